@@ -1,0 +1,28 @@
+# The README's two commands are `make run` and `make test`; both set up .venv first if needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# CPU torch pinned for this project's machines; GPU users: `make ... TORCH_CONSTRAINT=` after
+# installing their own torch into $(VENV).
+TORCH_CONSTRAINT ?= -c constraints.txt
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_CONSTRAINT) -e ".[dev]"
+	touch $@
+
+run: setup
+	$(BIN)/icl-claims models fetch
+	$(BIN)/icl-claims models check
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

@@ -1,0 +1,3 @@
+"""icl_core: the library behind icl-claims (no pytest imports here)."""
+
+__version__ = "0.1.0"

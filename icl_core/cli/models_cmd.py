@@ -1,0 +1,90 @@
+"""`icl-claims models list|fetch|check`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from icl_core.errors import ModelLoadError
+from icl_core.models import acquire
+from icl_core.models.loading import hf_cache_folder
+from icl_core.models.registry import DEFAULT_MODELS, REGISTRY, get_spec
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list, fetch or check models")
+    msub = p.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    ls = msub.add_parser("list", help="registered models and whether they are available locally")
+    ls.add_argument("--json", action="store_true", help="machine-readable list of objects")
+    ls.set_defaults(func=_list)
+    fe = msub.add_parser(
+        "fetch", help="download, verify and convert zoo models (default: the default zoo)"
+    )
+    fe.add_argument("names", nargs="*", metavar="NAME")
+    fe.set_defaults(func=_fetch)
+    ch = msub.add_parser("check", help="load models and report family, layers, hash, load time")
+    ch.add_argument("names", nargs="*", metavar="NAME")
+    ch.add_argument("--device", default="auto")
+    ch.add_argument("--dtype", default="auto")
+    ch.add_argument("--json", action="store_true")
+    ch.set_defaults(func=_check)
+
+
+def _rows() -> list[dict]:
+    rows = []
+    for spec in REGISTRY.values():
+        if spec.source == "zoo":
+            available = acquire.is_available(spec)
+            path = str(acquire.converted_dir(spec)) if available else None
+        else:
+            try:
+                path, available = str(hf_cache_folder(spec.hf_id or spec.name)), True
+            except ModelLoadError:
+                path, available = None, False
+        rows.append({
+            "name": spec.name, "family": spec.family, "n_layers": spec.n_layers,
+            "hidden": spec.hidden, "source": spec.source, "default": spec.default,
+            "available": available, "path": path,
+        })  # fmt: skip
+    return rows
+
+
+def _list(args: argparse.Namespace) -> int:
+    rows = _rows()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':34} {'family':7} {'layers':>6} {'hidden':>6} {'source':8} available")
+    for r in rows:
+        mark = "yes" if r["available"] else "no"
+        star = " (default)" if r["default"] else ""
+        print(f"{r['name']:34} {r['family']:7} {r['n_layers']:>6} {r['hidden']:>6} "
+              f"{r['source']:8} {mark}{star}")  # fmt: skip
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    names = args.names or list(DEFAULT_MODELS)
+    specs = [get_spec(n) for n in names]  # validate every name before any download
+    for spec in specs:
+        start = time.perf_counter()
+        path = acquire.fetch(spec, progress=lambda msg: print(msg, flush=True))
+        print(f"{spec.name}: available at {path} ({time.perf_counter() - start:.1f} s)", flush=True)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from icl_core.models.loading import load_model
+
+    reports = []
+    for name in args.names or list(DEFAULT_MODELS):
+        info = load_model(name, device=args.device, dtype=args.dtype).info
+        reports.append(info.as_dict())
+        if not args.json:
+            print(f"{info.name}: {info.family}, {info.n_layers} layers x {info.hidden}, "
+                  f"{info.dtype} on {info.device}, sha256 {info.weights_sha256[:16]}..., "
+                  f"loaded in {info.load_seconds:.1f} s")  # fmt: skip
+    if args.json:
+        print(json.dumps(reports, indent=2))
+    return 0

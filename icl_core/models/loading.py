@@ -1,0 +1,246 @@
+"""Load a model by zoo name, Hugging Face id (local cache only), local folder or `.gguf` file.
+
+Always offline, never `trust_remote_code`, weights only from safetensors or GGUF (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from icl_core.errors import InvalidChoiceError, ModelLoadError, UnknownNameError
+from icl_core.models import acquire
+from icl_core.models.registry import REGISTRY, ModelSpec, family_of, get_spec
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+DTYPES = {
+    "float32": torch.float32, "fp32": torch.float32,
+    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+    "float16": torch.float16, "fp16": torch.float16,
+}  # fmt: skip
+DEVICE_KINDS = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What every load reports. `weights_sha256` identifies the exact weights used."""
+
+    name: str
+    family: str
+    n_layers: int
+    hidden: int
+    dtype: str
+    device: str
+    weights_sha256: str  # digest of the weight files actually loaded (safetensors or GGUF)
+    source_sha256: str | None  # SHA-256 of the GGUF the zoo model was converted from, if any
+    source: str  # zoo | hf-cache | local-dir | gguf-file
+    path: str
+    architecture: str
+    load_seconds: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode with its tokenizer (pad token set) and its load report."""
+
+    model: torch.nn.Module
+    tokenizer: object
+    info: ModelInfo
+
+    @property
+    def layers(self) -> torch.nn.ModuleList:
+        return decoder_layers(self.model)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """`auto` -> cuda if present else cpu. A device that is absent raises InvalidChoiceError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise InvalidChoiceError(
+            f"unknown device {device!r}; valid devices: {', '.join(DEVICE_KINDS)}"
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidChoiceError(f"device {device!r} requested but CUDA is not available here")
+    if dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        raise InvalidChoiceError(
+            f"device {device!r}: only {torch.cuda.device_count()} CUDA devices"
+        )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise InvalidChoiceError(f"device {device!r} requested but MPS is not available here")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise InvalidChoiceError(f"unsupported device {device!r}; valid: {', '.join(DEVICE_KINDS)}")
+    return dev
+
+
+def resolve_dtype(dtype: str = "auto", device: torch.device | None = None) -> torch.dtype:
+    """`auto` -> float32 on CPU, bfloat16 on an accelerator."""
+    if dtype == "auto":
+        return torch.float32 if device is None or device.type == "cpu" else torch.bfloat16
+    if dtype not in DTYPES:
+        raise InvalidChoiceError(
+            f"unknown dtype {dtype!r}; valid dtypes: auto, {', '.join(DTYPES)}"
+        )
+    return DTYPES[dtype]
+
+
+def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
+    """The decoder blocks (`model.model.layers`) of a supported causal LM."""
+    inner = getattr(model, "model", None)
+    layers = getattr(inner, "layers", None)
+    if not isinstance(layers, torch.nn.ModuleList):
+        raise ModelLoadError(
+            f"{type(model).__name__} has no `model.layers`; supported: decoder-only causal LMs "
+            f"of the llama, qwen and gemma families"
+        )
+    return layers
+
+
+def _weights_digest(folder: Path) -> str:
+    """SHA-256 over the folder's safetensors files (name + file digest), cached beside the files
+    in the results cache keyed by (path, size, mtime)."""
+    files = sorted(folder.glob("*.safetensors"))
+    key = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    memo = acquire.cache_root() / "digests.json"
+    known = json.loads(memo.read_text()) if memo.is_file() else {}
+    if key not in known:
+        import hashlib
+
+        h = hashlib.sha256()
+        for p in files:
+            h.update(p.name.encode() + acquire.sha256_file(p).encode())
+        known[key] = h.hexdigest()
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, memo)
+    return known[key]
+
+
+def _source_digest(folder: Path, gguf_file: str | None, digest: str) -> str | None:
+    if gguf_file:
+        return digest
+    meta = folder / acquire.META_FILE
+    return json.loads(meta.read_text()).get("gguf_sha256") if meta.is_file() else None
+
+
+def _check_weights_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise ModelLoadError(f"{folder} is not a directory")
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"{folder} has no config.json: not a transformers model folder")
+    if not any(folder.glob("*.safetensors")):
+        present = sorted(p.name for p in folder.iterdir())[:20]
+        pickles = [p for p in present if p.endswith((".bin", ".pt", ".pth", ".ckpt"))]
+        why = (
+            f"only pickle weights ({', '.join(pickles)}), which are refused for safety"
+            if pickles
+            else "no weights"
+        )
+        raise ModelLoadError(
+            f"{folder} holds {why}; expected *.safetensors (or pass a .gguf file). "
+            f"Files present: {', '.join(present) or 'none'}"
+        )
+
+
+def hf_cache_folder(hf_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(hf_id, local_files_only=True))
+    except Exception as exc:  # the hub raises several types for "not cached"
+        raise ModelLoadError(
+            f"{hf_id!r} is not in the local Hugging Face cache and the hub is never contacted. "
+            f"Download its safetensors elsewhere and pass the folder, or use a zoo model: "
+            f"{', '.join(n for n, s in REGISTRY.items() if s.source == 'zoo')} "
+            f"({exc.__class__.__name__})"
+        ) from None
+
+
+def _locate(name: str, fetch_missing: bool) -> tuple[str, Path, str | None, ModelSpec | None]:
+    """(source kind, path, gguf file name or None, spec or None) for a model argument."""
+    path = Path(name).expanduser()
+    if name in REGISTRY:
+        spec = get_spec(name)
+        if spec.source == "zoo":
+            if not acquire.is_available(spec):
+                if not fetch_missing:
+                    raise ModelLoadError(
+                        f"{name} is not fetched; run `icl-claims models fetch {name}`"
+                    )
+                acquire.fetch(spec)
+            return "zoo", acquire.converted_dir(spec), None, spec
+        return "hf-cache", hf_cache_folder(spec.hf_id or name), None, spec
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelLoadError(f"GGUF file {path} does not exist")
+        return "gguf-file", path.parent, path.name, None
+    if path.exists():
+        return "local-dir", path, None, None
+    if "/" in name and not name.startswith((".", "/", "~")):
+        return "hf-cache", hf_cache_folder(name), None, None
+    raise UnknownNameError("model", name, list(REGISTRY) + ["<local dir>", "<file.gguf>"])
+
+
+def load_model(
+    name: str, device: str = "auto", dtype: str = "auto", fetch_missing: bool = True
+) -> LoadedModel:
+    """Load a causal LM and its fast tokenizer, in eval mode, offline. See module docstring."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
+    start = time.perf_counter()
+    source, folder, gguf_file, spec = _locate(name, fetch_missing)
+    kw: dict = {"local_files_only": True, "trust_remote_code": False}
+    if gguf_file:
+        kw["gguf_file"] = gguf_file
+        digest = acquire.sha256_file(folder / gguf_file)
+    else:
+        _check_weights_folder(folder)
+        kw["use_safetensors"] = True
+        digest = _weights_digest(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder, **kw)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(
+            f"tokenizer of {name} is not a fast tokenizer: character offsets are needed to "
+            f"derive token positions"
+        )
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kw).to(dev).eval()
+    config = model.config
+    n_layers = len(decoder_layers(model))
+    family = spec.family if spec else family_of(config.model_type)
+    if spec and (spec.n_layers != n_layers or spec.hidden != config.hidden_size):
+        raise ModelLoadError(
+            f"{name}: loaded {n_layers} layers x {config.hidden_size}, registry says "
+            f"{spec.n_layers} x {spec.hidden}: wrong weights"
+        )
+    info = ModelInfo(
+        name=spec.name if spec else name,
+        family=family,
+        n_layers=n_layers,
+        hidden=config.hidden_size,
+        dtype=str(torch_dtype).removeprefix("torch."),
+        device=str(dev),
+        weights_sha256=digest,
+        source_sha256=_source_digest(folder, gguf_file, digest),
+        source=source,
+        path=str(folder),
+        architecture=type(model).__name__,
+        load_seconds=round(time.perf_counter() - start, 3),
+    )
+    return LoadedModel(model=model, tokenizer=tokenizer, info=info)
