@@ -194,25 +194,13 @@ def _locate(name: str, fetch_missing: bool) -> tuple[str, Path, str | None, Mode
     raise UnknownNameError("model", name, list(REGISTRY) + ["<local dir>", "<file.gguf>"])
 
 
-def load_model(
-    name: str, device: str = "auto", dtype: str = "auto", fetch_missing: bool = True
-) -> LoadedModel:
-    """Load a causal LM and its fast tokenizer, in eval mode, offline. See module docstring."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def _load_tokenizer(folder: Path, gguf_file: str | None, name: str):
+    from transformers import AutoTokenizer
 
-    dev = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, dev)
-    start = time.perf_counter()
-    source, folder, gguf_file, spec = _locate(name, fetch_missing)
-    kw: dict = {"local_files_only": True, "trust_remote_code": False}
-    if gguf_file:
-        kw["gguf_file"] = gguf_file
-        digest = acquire.sha256_file(folder / gguf_file)
-    else:
-        _check_weights_folder(folder)
-        kw["use_safetensors"] = True
-        digest = _weights_digest(folder)
-    tokenizer = AutoTokenizer.from_pretrained(folder, **kw)
+    kw = {"gguf_file": gguf_file} if gguf_file else {}
+    tokenizer = AutoTokenizer.from_pretrained(
+        folder, local_files_only=True, trust_remote_code=False, **kw
+    )
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(
             f"tokenizer of {name} is not a fast tokenizer: character offsets are needed to "
@@ -220,6 +208,40 @@ def load_model(
         )
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _load_kwargs(folder: Path, gguf_file: str | None) -> dict:
+    kw: dict = {"local_files_only": True, "trust_remote_code": False}
+    if gguf_file:
+        kw["gguf_file"] = gguf_file
+    else:
+        _check_weights_folder(folder)
+        kw["use_safetensors"] = True
+    return kw
+
+
+def load_tokenizer(name: str, fetch_missing: bool = True):
+    """Only the fast tokenizer of a model (same resolution rules as `load_model`)."""
+    _, folder, gguf_file, _ = _locate(name, fetch_missing)
+    if not gguf_file:
+        _check_weights_folder(folder)
+    return _load_tokenizer(folder, gguf_file, name)
+
+
+def load_model(
+    name: str, device: str = "auto", dtype: str = "auto", fetch_missing: bool = True
+) -> LoadedModel:
+    """Load a causal LM and its fast tokenizer, in eval mode, offline. See module docstring."""
+    from transformers import AutoModelForCausalLM
+
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
+    start = time.perf_counter()
+    source, folder, gguf_file, spec = _locate(name, fetch_missing)
+    kw = _load_kwargs(folder, gguf_file)
+    digest = acquire.sha256_file(folder / gguf_file) if gguf_file else _weights_digest(folder)
+    tokenizer = _load_tokenizer(folder, gguf_file, name)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kw).to(dev).eval()
     config = model.config
     n_layers = len(decoder_layers(model))

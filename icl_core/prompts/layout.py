@@ -65,7 +65,8 @@ class Layout:
     def position_sets(self) -> dict[str, tuple[int, ...]]:
         """Named position sets (token indices, ascending). Sets: output_only (demo answers, no
         label), output_lines (label + answer), input_only, input_lines, all_demo (every demo
-        token), last_demo (every token of the last demo), query (every query token). Single
+        token), last_demo (every token of the last demo), query (every query token),
+        all_positions (every token, BOS included: a full-patch sanity control). Single
         positions: demo<i>_output_last, last_demo_token (last answer token of the last demo),
         last_separator (last token after the last demo, where the template has a separator),
         query_first, query_input_last, query_last (the final position)."""
@@ -80,6 +81,7 @@ class Layout:
             "all_demo": self._parts(every),
             "last_demo": self._parts(every, range(k - 1, k)),
             "query": query,
+            "all_positions": tuple(range(len(self))),
         }
         for i in range(k):
             sets[f"demo{i}_output_last"] = (self.span(f"demo{i}.output").end - 1,)

@@ -14,7 +14,13 @@ from icl_core.tasks.diagnostics import (
     pair_report,
     shared_pools,
 )
-from icl_core.tasks.paper import PaperTask, paper_attribution, paper_task, paper_task_names
+from icl_core.tasks.paper import (
+    PaperTask,
+    paper_attribution,
+    paper_example,
+    paper_task,
+    paper_task_names,
+)
 from icl_core.tasks.paper_scoring import PAPER_OUTCOMES, VERDICTS, paper_outcome, paper_score
 from icl_core.tasks.registry import (
     ABLATION_TASKS,
@@ -51,6 +57,7 @@ __all__ = [
     "is_degenerate",
     "pair_report",
     "paper_attribution",
+    "paper_example",
     "paper_outcome",
     "paper_score",
     "paper_task",

@@ -19,6 +19,7 @@ from typing import Any
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.tasks.lexicon import data_text
 from icl_core.tasks.registry import get_task, task_names
+from icl_core.tasks.sampling import ICLExample
 
 PAPER_TASKS_FILE = "paper_tasks.json"
 
@@ -96,3 +97,16 @@ def paper_task(name: str) -> PaperTask:
             None if acceptable is None else {k: tuple(v) for k, v in acceptable.items()}
         ),
     )
+
+
+def paper_example(name: str, query_index: int = 0) -> ICLExample:
+    """The paper's prompt contents for `name`: its five fixed demos and its test input number
+    `query_index` (seed-42 order)."""
+    task = paper_task(name)
+    if not 0 <= query_index < len(task.test_inputs):
+        raise InvalidChoiceError(
+            f"query_index {query_index} out of range: {name} has "
+            f"{len(task.test_inputs)} test inputs"
+        )
+    query = task.test_inputs[query_index]
+    return ICLExample(name, task.demos, query, task.answer_for(query))

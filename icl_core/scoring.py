@@ -1,0 +1,45 @@
+"""Outcome of a trial and the reasons a trial is excluded (SPEC 5.4).
+
+Rigorous scoring is strict: the first line of the greedy output, stripped, must equal an answer
+exactly. Transfer = equals the source task's answer to the target's query; preserve = equals the
+target's answer; malformed = neither. Exclusions are counted, never silently dropped.
+"""
+
+from __future__ import annotations
+
+OUTCOMES = ("transfer", "preserve", "malformed")
+EXCLUSIONS = (
+    "source_inapplicable",  # the source task has no answer for the target's query
+    "ambiguous",  # source and target answers coincide for this query
+    "layout_error",  # a token straddles two roles in a prompt of the pair
+    "clean_target_wrong",  # the unpatched target prompt is answered incorrectly
+    "misaligned",  # strict mode: a patched role has different token counts in source/target
+)
+
+
+def first_line(output: str) -> str:
+    return output.split("\n")[0].strip()
+
+
+def classify(output: str, source_answer: str, target_answer: str) -> str:
+    """transfer / preserve / malformed by exact match of the output's first line."""
+    answer = first_line(output)
+    if answer == source_answer.strip():
+        return "transfer"
+    if answer == target_answer.strip():
+        return "preserve"
+    return "malformed"
+
+
+def exclusion(
+    source_answer: str | None, target_answer: str, clean_output: str | None
+) -> str | None:
+    """The reason a trial is excluded before any intervention, or None if it is valid.
+    `clean_output`: the unpatched target's greedy output (None: not yet run)."""
+    if source_answer is None:
+        return "source_inapplicable"
+    if source_answer.strip() == target_answer.strip():
+        return "ambiguous"
+    if clean_output is not None and first_line(clean_output) != target_answer.strip():
+        return "clean_target_wrong"
+    return None

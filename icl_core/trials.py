@@ -1,0 +1,160 @@
+"""One intervention trial = a (source, target) prompt pair, patched under many conditions
+(position set x layer), each classified transfer / preserve / malformed, or excluded with a
+reason. All conditions of a pair run in one batched `engine.generate` call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from icl_core.engine import Generation, PromptEdit, generate
+from icl_core.errors import LayoutError
+from icl_core.interventions import capture_residual
+from icl_core.models.loading import LoadedModel
+from icl_core.prompts import Layout, build_layout, map_positions, render
+from icl_core.scoring import classify, exclusion, first_line
+from icl_core.tasks import TaskPair
+
+ANSWER_MARGIN_TOKENS = 3
+
+
+def answer_token_ids(tokenizer, layout: Layout, answer: str) -> tuple[int, ...]:
+    """Tokens of " answer" as they follow the prompt (tokenized in context; the prompt's own
+    tokens must be an unchanged prefix)."""
+    full = tokenizer(layout.prompt.text + " " + answer, add_special_tokens=True)["input_ids"]
+    n = len(layout)
+    if tuple(full[:n]) == layout.input_ids:
+        return tuple(full[n:])
+    return tuple(tokenizer.encode(" " + answer, add_special_tokens=False))
+
+
+@dataclass
+class PreparedPair:
+    """A pair ready to patch: layouts, answers, clean outputs and the source's residual stream
+    at every layer ([source tokens, hidden] per layer). `excluded` names why no condition of
+    this pair can count (then nothing else is filled)."""
+
+    pair: TaskPair
+    target: Layout | None = None
+    source: Layout | None = None
+    excluded: str | None = None
+    clean_target_output: str | None = None
+    source_clean_correct: bool | None = None
+    source_states: dict[int, torch.Tensor] = field(default_factory=dict)
+    max_new_tokens: int = 8
+    continuations: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def source_answer(self) -> str | None:
+        return self.pair.source_answer_for_query
+
+    @property
+    def target_answer(self) -> str:
+        return self.pair.target.answer
+
+
+def prepare_pair(
+    lm: LoadedModel, pair: TaskPair, template: str = "paper", max_new_tokens: int | None = None
+) -> PreparedPair:
+    """Lay out both prompts, run both clean, capture the source's states; stop at the first
+    exclusion (layout error, inapplicable, ambiguous, clean target wrong). Decoding budget:
+    `max_new_tokens`, default the longer answer's token count + ANSWER_MARGIN_TOKENS."""
+    prep = PreparedPair(pair)
+    max_pos = getattr(lm.model.config, "max_position_embeddings", None)
+    try:
+        prep.target = build_layout(render(pair.target, template), lm.tokenizer, max_pos)
+        prep.source = build_layout(render(pair.source, template), lm.tokenizer, max_pos)
+    except LayoutError:
+        prep.excluded = "layout_error"
+        return prep
+    prep.excluded = exclusion(prep.source_answer, prep.target_answer, None)
+    if prep.excluded:
+        return prep
+    answers = (prep.target_answer, prep.source_answer)
+    prep.continuations = tuple(answer_token_ids(lm.tokenizer, prep.target, a) for a in answers)
+    longest = max(len(c) for c in prep.continuations)
+    prep.max_new_tokens = max_new_tokens or longest + ANSWER_MARGIN_TOKENS
+    (clean,) = generate(lm.model, lm.tokenizer, prep.target.input_ids, [[]], prep.max_new_tokens)
+    prep.clean_target_output = clean.text
+    prep.excluded = exclusion(prep.source_answer, prep.target_answer, clean.text)
+    if prep.excluded:
+        return prep
+    source_tokens = len(answer_token_ids(lm.tokenizer, prep.source, pair.source.answer))
+    budget = max_new_tokens or source_tokens + ANSWER_MARGIN_TOKENS
+    with capture_residual(lm.model) as states:
+        (src,) = generate(lm.model, lm.tokenizer, prep.source.input_ids, [[]], budget,
+                          reuse_prefix=False)  # fmt: skip
+    prep.source_states = {layer: h[0] for layer, h in states.items()}
+    prep.source_clean_correct = src.answer == pair.source.answer
+    return prep
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Patch the target's `position_set` at block `layer` with the source's states there."""
+
+    position_set: str
+    layer: int
+
+
+@dataclass(frozen=True)
+class ConditionResult:
+    """One patched trial. `outcome` is None iff `excluded` names a reason."""
+
+    condition: Condition
+    outcome: str | None
+    excluded: str | None
+    output: str
+    margin: float | None
+    target_positions: tuple[int, ...]
+    source_positions: tuple[int, ...]
+    n_unmatched: int
+
+
+def _result(cond, gen: Generation | None, mapped, excluded, prep) -> ConditionResult:
+    if gen is None:
+        return ConditionResult(cond, None, excluded, "", None, mapped.target, mapped.source,
+                               len(mapped.unmatched))  # fmt: skip
+    target_lp, source_lp = gen.continuation_logprobs
+    outcome = classify(gen.text, prep.source_answer, prep.target_answer)
+    return ConditionResult(cond, outcome, None, first_line(gen.text), source_lp - target_lp,
+                           mapped.target, mapped.source, len(mapped.unmatched))  # fmt: skip
+
+
+def run_conditions(
+    lm: LoadedModel,
+    prep: PreparedPair,
+    conditions: Sequence[Condition],
+    strict: bool = False,
+    batch_size: int = 32,
+) -> list[ConditionResult]:
+    """Patch every condition (role-mapped source states) and classify. Requires a prepared pair
+    that is not excluded. `strict`: conditions whose patched roles differ in token count
+    between source and target are excluded as `misaligned`."""
+    if prep.excluded:
+        raise ValueError(f"pair is excluded ({prep.excluded}); nothing to run")
+    tgt, src = prep.target, prep.source
+    sets = tgt.position_sets()
+    maps = {
+        name: map_positions(src, tgt, sets[name]) for name in {c.position_set for c in conditions}
+    }
+    runnable, variants = [], []
+    for cond in conditions:
+        m = maps[cond.position_set]
+        if strict and not m.exact:
+            continue
+        runnable.append(cond)
+        values = prep.source_states[cond.layer][list(m.source)]
+        variants.append([PromptEdit(cond.layer, m.target, values)])
+    gens = generate(lm.model, lm.tokenizer, tgt.input_ids, variants, prep.max_new_tokens,
+                    continuations=prep.continuations, batch_size=batch_size)  # fmt: skip
+    by_cond = dict(zip(runnable, gens, strict=True))
+    return [
+        _result(
+            c, by_cond.get(c), maps[c.position_set], None if c in by_cond else "misaligned", prep
+        )
+        for c in conditions
+    ]

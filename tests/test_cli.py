@@ -1,0 +1,52 @@
+"""The command line: models list/fetch errors and inspect-prompt JSON."""
+
+import json
+
+import pytest
+
+from icl_core.cli import main
+
+
+def test_models_list_json(capsys):
+    assert main(["models", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    names = {r["name"] for r in rows}
+    assert {"smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b"} <= names
+    for r in rows:
+        assert {"name", "family", "n_layers", "available", "path"} <= set(r)
+
+
+def test_unknown_model_is_a_clear_error(capsys):
+    assert main(["models", "fetch", "gpt-5"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'gpt-5'" in err and "smollm2-135m" in err
+
+
+def test_unknown_task_is_a_clear_error(tmp_path, capsys):
+    from icl_core.models.tiny import tiny_model
+
+    tm = tiny_model("llama")
+    tm.model.save_pretrained(tmp_path)
+    tm.tokenizer.save_pretrained(tmp_path)
+    assert main(["inspect-prompt", "--model", str(tmp_path), "--task", "upper"]) == 2
+    assert "uppercase" in capsys.readouterr().err
+
+
+@pytest.mark.zoo
+def test_inspect_prompt_json_paper_protocol(capsys):
+    argv = ["inspect-prompt", "--model", "qwen2.5-coder-0.5b", "--task", "uppercase",
+            "--source-task", "repeat_word", "--protocol", "paper", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    target, source = out["prompts"]
+    for prompt in (target, source):
+        assert {"text", "tokens", "position_sets", "paper_positions"} <= set(prompt)
+        tok0 = prompt["tokens"][0]
+        assert {"index", "token_id", "text", "role", "start", "end"} <= set(tok0)
+        assert set(prompt["paper_positions"]) >= {"all_demo", "input_only", "output_only",
+                                                  "last_demo"}  # fmt: skip
+        roles = {t["index"]: t["role"] for t in prompt["tokens"]}
+        assert all(roles[i].endswith(".output") for i in prompt["position_sets"]["output_only"])
+        lines = prompt["position_sets"]["output_lines"]
+        assert any(roles[i].endswith(".output_label") for i in lines)
+    assert target["paper_misplaced"] > 0  # Qwen merges "\n\n": the paper's count drifts
