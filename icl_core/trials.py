@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from icl_core.engine import Generation, PromptEdit, generate
+from icl_core.engine import CleanRun, Generation, PromptEdit, clean_prefill, generate
 from icl_core.errors import LayoutError
-from icl_core.interventions import capture_residual
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
 from icl_core.scoring import classify, exclusion, first_line
@@ -33,9 +32,9 @@ def answer_token_ids(tokenizer, layout: Layout, answer: str) -> tuple[int, ...]:
 
 @dataclass
 class PreparedPair:
-    """A pair ready to patch: layouts, answers, clean outputs and the source's residual stream
-    at every layer ([source tokens, hidden] per layer). `excluded` names why no condition of
-    this pair can count (then nothing else is filled)."""
+    """A pair ready to patch: layouts, answers, clean outputs, the source's residual stream
+    at every layer ([source tokens, hidden] per layer) and the target's CleanRun. `excluded`
+    names why no condition of this pair can count (then nothing else is filled)."""
 
     pair: TaskPair
     target: Layout | None = None
@@ -44,6 +43,7 @@ class PreparedPair:
     clean_target_output: str | None = None
     source_clean_correct: bool | None = None
     source_states: dict[int, torch.Tensor] = field(default_factory=dict)
+    target_clean: CleanRun | None = None
     max_new_tokens: int = 8
     continuations: tuple[tuple[int, ...], ...] = ()
 
@@ -77,17 +77,19 @@ def prepare_pair(
     prep.continuations = tuple(answer_token_ids(lm.tokenizer, prep.target, a) for a in answers)
     longest = max(len(c) for c in prep.continuations)
     prep.max_new_tokens = max_new_tokens or longest + ANSWER_MARGIN_TOKENS
-    (clean,) = generate(lm.model, lm.tokenizer, prep.target.input_ids, [[]], prep.max_new_tokens)
+    prep.target_clean = clean_prefill(lm.model, prep.target.input_ids)
+    (clean,) = generate(lm.model, lm.tokenizer, prep.target.input_ids, [[]], prep.max_new_tokens,
+                        clean=prep.target_clean)  # fmt: skip
     prep.clean_target_output = clean.text
     prep.excluded = exclusion(prep.source_answer, prep.target_answer, clean.text)
     if prep.excluded:
         return prep
     source_tokens = len(answer_token_ids(lm.tokenizer, prep.source, pair.source.answer))
     budget = max_new_tokens or source_tokens + ANSWER_MARGIN_TOKENS
-    with capture_residual(lm.model) as states:
-        (src,) = generate(lm.model, lm.tokenizer, prep.source.input_ids, [[]], budget,
-                          reuse_prefix=False)  # fmt: skip
-    prep.source_states = {layer: h[0] for layer, h in states.items()}
+    source_clean = clean_prefill(lm.model, prep.source.input_ids)
+    (src,) = generate(lm.model, lm.tokenizer, prep.source.input_ids, [[]], budget,
+                      clean=source_clean)  # fmt: skip
+    prep.source_states = source_clean.states
     prep.source_clean_correct = src.answer == pair.source.answer
     return prep
 
@@ -150,7 +152,8 @@ def run_conditions(
         values = prep.source_states[cond.layer][list(m.source)]
         variants.append([PromptEdit(cond.layer, m.target, values)])
     gens = generate(lm.model, lm.tokenizer, tgt.input_ids, variants, prep.max_new_tokens,
-                    continuations=prep.continuations, batch_size=batch_size)  # fmt: skip
+                    continuations=prep.continuations, batch_size=batch_size,
+                    clean=prep.target_clean)  # fmt: skip
     by_cond = dict(zip(runnable, gens, strict=True))
     return [
         _result(
