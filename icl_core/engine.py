@@ -16,7 +16,6 @@ variant); tests prove the paths agree.
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -126,14 +125,6 @@ def _is_stop(tokenizer, token_id: int, memo: dict[int, bool]) -> bool:
     return memo[token_id]
 
 
-def _until_stop(tokens: list[int], tokenizer, memo: dict[int, bool]) -> tuple[int, ...]:
-    """The tokens up to and including the first stop token (batch-mates may decode on)."""
-    for j, t in enumerate(tokens):
-        if _is_stop(tokenizer, t, memo):
-            return tuple(tokens[: j + 1])
-    return tuple(tokens)
-
-
 def _first_edit(variant: Sequence[PromptEdit], n: int) -> int:
     return min((min(e.positions) for e in variant if e.positions), default=n - 1)
 
@@ -156,26 +147,65 @@ def _row_edits(chunk: Sequence[Sequence[PromptEdit]], p0: int) -> dict[int, list
 
 
 def _score_continuations(model, cache, last_logits, continuations) -> torch.Tensor:
-    """[rows, n_cont] summed log-probs of each continuation after each row's patched prompt.
-    Continuations are right-padded: causal attention keeps real tokens exact."""
-    rows, n_cont = last_logits.shape[0], len(continuations)
-    width = max(len(c) for c in continuations)
-    tokens = torch.zeros(n_cont, width, dtype=torch.long, device=last_logits.device)
-    for i, c in enumerate(continuations):
-        tokens[i, : len(c)] = torch.tensor(c)
-    first = torch.log_softmax(last_logits.float(), -1)[:, tokens[:, 0]]  # [rows, n_cont]
-    total = first.clone()
-    if width > 1:
-        cache = copy.deepcopy(cache)
-        cache.batch_repeat_interleave(n_cont)
-        feed = tokens[:, :-1].repeat(rows, 1)
-        logp = torch.log_softmax(compat.forward(model, feed, cache)[0].logits.float(), -1)
-        nxt = tokens[:, 1:].repeat(rows, 1)
-        picked = logp.gather(-1, nxt[..., None])[..., 0]  # [rows*n_cont, width-1]
-        lengths = torch.tensor([len(c) for c in continuations], device=picked.device)
-        mask = torch.arange(1, width, device=picked.device)[None, :] < lengths.repeat(rows)[:, None]
-        total += (picked * mask).sum(-1).view(rows, n_cont)
+    """[rows, n_cont] summed log-probs of each continuation after each row's patched prompt,
+    teacher forced; each continuation runs on a fork of the cache (no copies)."""
+    rows = last_logits.shape[0]
+    first = torch.log_softmax(last_logits.float(), -1)
+    total = torch.zeros(rows, len(continuations))
+    for i, cont in enumerate(continuations):
+        total[:, i] = first[:, cont[0]].cpu()
+        if len(cont) > 1:
+            feed = torch.tensor([cont[:-1]], device=last_logits.device).expand(rows, -1)
+            out, _ = compat.forward(model, feed, compat.fork_cache(cache))
+            logp = torch.log_softmax(out.logits.float(), -1)
+            nxt = torch.tensor(cont[1:], device=logp.device)
+            total[:, i] += logp[:, torch.arange(len(cont) - 1), nxt].sum(-1).cpu()
     return total
+
+
+def _prefill_chunks(variants, n: int, n_layers: int, batch_size: int) -> list[list[int]]:
+    """Variant indices in prefill chunks: sorted by (first edited position, lowest layer), so a
+    chunk shares a long clean prefix and replays the most blocks."""
+    order = sorted(
+        range(len(variants)),
+        key=lambda i: (_first_edit(variants[i], n), _lowest_layer(variants[i], n_layers)),
+    )
+    chunks: list[list[int]] = []
+    for i in order:
+        if (
+            chunks
+            and len(chunks[-1]) < batch_size
+            and (_first_edit(variants[chunks[-1][0]], n) == _first_edit(variants[i], n))
+        ):
+            chunks[-1].append(i)
+        else:
+            chunks.append([i])
+    return chunks
+
+
+def _decode(model, tokenizer, cache, logits, max_new_tokens: int, memo) -> list[tuple[int, ...]]:
+    """Greedy decoding of every row; a row leaves the batch at its first stop token."""
+    rows = logits.shape[0]
+    out: list[list[int]] = [[] for _ in range(rows)]
+    alive = list(range(rows))
+    for step in range(max_new_tokens):
+        nxt = logits.argmax(-1)
+        keep = []
+        for j, r in enumerate(alive):
+            t = int(nxt[j])
+            out[r].append(t)
+            if not _is_stop(tokenizer, t, memo):
+                keep.append(j)
+        if not keep or step == max_new_tokens - 1:
+            break
+        if len(keep) < len(alive):
+            idx = torch.tensor(keep, device=logits.device)
+            cache.batch_select_indices(idx)
+            nxt = nxt[idx]
+            alive = [alive[j] for j in keep]
+        out_step, cache = compat.forward(model, nxt[:, None], cache)
+        logits = out_step.logits[:, -1]
+    return [tuple(t) for t in out]
 
 
 @torch.inference_mode()
@@ -186,12 +216,15 @@ def generate(
     variants: Sequence[Sequence[PromptEdit]],
     max_new_tokens: int = 8,
     continuations: Sequence[Sequence[int]] = (),
-    batch_size: int = 32,
+    batch_size: int = 8,
     reuse_prefix: bool = True,
     clean: CleanRun | None = None,
+    decode_batch: int = 64,
 ) -> list[Generation]:
-    """Greedy-decode each variant of the prompt `input_ids` (see module docstring). `clean`:
-    the prompt's CleanRun, enabling replay of the blocks below the lowest edited layer."""
+    """Greedy-decode each variant of the prompt `input_ids` (see module docstring).
+    `batch_size`: rows per patched prefill; `decode_batch`: rows decoded together (prefilled
+    caches of one prompt have equal lengths and are concatenated). `clean`: the prompt's
+    CleanRun, enabling replay of the blocks below the lowest edited layer."""
     n = len(input_ids)
     if max_new_tokens < 1:
         raise InterventionError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
@@ -203,25 +236,38 @@ def generate(
                     f"layer {e.layer}: position(s) {list(e.positions)} outside the prompt of "
                     f"{n} tokens"
                 )
-    device = next(model.parameters()).device
-    ids = torch.tensor([list(input_ids)], dtype=torch.long, device=device)
     n_layers = len(decoder_layers(model))
     if clean is not None and clean.n_tokens != n:
         raise InterventionError(f"CleanRun is for {clean.n_tokens} tokens, the prompt has {n}")
-    order = sorted(
-        range(len(variants)),
-        key=lambda i: (_lowest_layer(variants[i], n_layers), _first_edit(variants[i], n)),
-    )
+    device = next(model.parameters()).device
+    ids = torch.tensor([list(input_ids)], dtype=torch.long, device=device)
     results: list[Generation | None] = [None] * len(variants)
     prefixes: dict[int, object] = {}
-    stop_memo: dict[int, bool] = {}
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    memo: dict[int, bool] = {}
+    pending: list[tuple[list[int], object, torch.Tensor]] = []
+
+    def flush() -> None:
+        idx = [i for rows, _, _ in pending for i in rows]
+        cache = compat.concat_caches([c for _, c, _ in pending])
+        last = torch.cat([lg for _, _, lg in pending])
+        pending.clear()
+        cont = (
+            _score_continuations(model, cache, last, continuations).tolist()
+            if continuations
+            else None
+        )
+        for i, toks, r in zip(idx, _decode(model, tokenizer, cache, last, max_new_tokens, memo),
+                              range(len(idx)), strict=True):  # fmt: skip
+            text = tokenizer.decode(toks, skip_special_tokens=True)
+            results[i] = Generation(text.split("\n")[0].strip(), text, toks, last[r].cpu(),
+                                    tuple(cont[r]) if cont else ())  # fmt: skip
+
+    for idx in _prefill_chunks(variants, n, n_layers, batch_size):
         chunk = [variants[i] for i in idx]
-        p0 = min(_first_edit(v, n) for v in chunk) if reuse_prefix else 0
+        p0 = _first_edit(chunk[0], n) if reuse_prefix else 0
         if p0 not in prefixes:
             prefixes[p0] = _prefix_cache(model, ids, p0)
-        cache = copy.deepcopy(prefixes[p0])
+        cache = compat.fork_cache(prefixes[p0])
         rows = len(chunk)
         if rows > 1 and p0 > 0:
             cache.batch_repeat_interleave(rows)
@@ -235,25 +281,9 @@ def generate(
             out, cache = compat.forward(
                 model, ids[:, p0:].expand(rows, -1), cache, logits_to_keep=1
             )
-        last = out.logits[:, -1].float()
-        cont_lp = (
-            _score_continuations(model, cache, last, continuations).tolist()
-            if continuations
-            else [[] for _ in range(rows)]
-        )
-        tokens, done, logits = [], torch.zeros(rows, dtype=torch.bool), last
-        for step in range(max_new_tokens):
-            nxt = logits.argmax(-1)
-            tokens.append(nxt.cpu())
-            done |= torch.tensor([_is_stop(tokenizer, int(t), stop_memo) for t in nxt])
-            if done.all() or step == max_new_tokens - 1:
-                break
-            out, cache = compat.forward(model, nxt[:, None], cache)
-            logits = out.logits[:, -1]
-        gen = torch.stack(tokens, 1)
-        for r, i in enumerate(idx):
-            toks = _until_stop([int(t) for t in gen[r]], tokenizer, stop_memo)
-            text = tokenizer.decode(toks, skip_special_tokens=True)
-            results[i] = Generation(text.split("\n")[0].strip(), text, toks, last[r].cpu(),
-                                    tuple(cont_lp[r]))  # fmt: skip
+        pending.append((idx, cache, out.logits[:, -1].float()))
+        if sum(len(r) for r, _, _ in pending) >= decode_batch:
+            flush()
+    if pending:
+        flush()
     return results  # type: ignore[return-value]

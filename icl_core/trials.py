@@ -131,11 +131,13 @@ def run_conditions(
     prep: PreparedPair,
     conditions: Sequence[Condition],
     strict: bool = False,
-    batch_size: int = 32,
+    batch_size: int = 8,
+    naive: bool = False,
 ) -> list[ConditionResult]:
     """Patch every condition (role-mapped source states) and classify. Requires a prepared pair
     that is not excluded. `strict`: conditions whose patched roles differ in token count
-    between source and target are excluded as `misaligned`."""
+    between source and target are excluded as `misaligned`. `naive`: one full forward and
+    decode per condition, no reuse (the benchmark's baseline)."""
     if prep.excluded:
         raise ValueError(f"pair is excluded ({prep.excluded}); nothing to run")
     tgt, src = prep.target, prep.source
@@ -151,9 +153,10 @@ def run_conditions(
         runnable.append(cond)
         values = prep.source_states[cond.layer][list(m.source)]
         variants.append([PromptEdit(cond.layer, m.target, values)])
+    reuse = {} if naive else {"clean": prep.target_clean}
     gens = generate(lm.model, lm.tokenizer, tgt.input_ids, variants, prep.max_new_tokens,
-                    continuations=prep.continuations, batch_size=batch_size,
-                    clean=prep.target_clean)  # fmt: skip
+                    continuations=prep.continuations, batch_size=1 if naive else batch_size,
+                    decode_batch=1 if naive else 64, reuse_prefix=not naive, **reuse)  # fmt: skip
     by_cond = dict(zip(runnable, gens, strict=True))
     return [
         _result(

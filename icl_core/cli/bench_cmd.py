@@ -1,0 +1,31 @@
+"""`icl-claims bench`: engine throughput and layer-sweep speed, naive vs optimized."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure plain vs patched generation and sweep speed")
+    p.add_argument("--model", required=True)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto")
+    p.add_argument("--prompts", type=int, default=12, help="prompts for the throughput figures")
+    p.add_argument("--trials", type=int, default=2, help="trials in the sweep comparison")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from icl_core.bench import run_bench
+    from icl_core.models.loading import load_model
+
+    lm = load_model(args.model, device=args.device, dtype=args.dtype)
+    result = run_bench(lm, args.prompts, args.trials).as_dict()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:26} {value}")
+    return 0
