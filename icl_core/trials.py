@@ -5,7 +5,7 @@ reason. All conditions of a pair run in one batched `engine.generate` call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -133,11 +133,14 @@ def run_conditions(
     strict: bool = False,
     batch_size: int = 8,
     naive: bool = False,
+    transform: Callable[[torch.Tensor, Condition], torch.Tensor] | None = None,
 ) -> list[ConditionResult]:
     """Patch every condition (role-mapped source states) and classify. Requires a prepared pair
     that is not excluded. `strict`: conditions whose patched roles differ in token count
     between source and target are excluded as `misaligned`. `naive`: one full forward and
-    decode per condition, no reuse (the benchmark's baseline)."""
+    decode per condition, no reuse (the benchmark's baseline). `transform(values, condition)`
+    replaces the mapped source states [n_positions, hidden] before patching (controls:
+    shuffled roles, norm-matched noise)."""
     if prep.excluded:
         raise ValueError(f"pair is excluded ({prep.excluded}); nothing to run")
     tgt, src = prep.target, prep.source
@@ -152,6 +155,8 @@ def run_conditions(
             continue
         runnable.append(cond)
         values = prep.source_states[cond.layer][list(m.source)]
+        if transform is not None:
+            values = transform(values, cond)
         variants.append([PromptEdit(cond.layer, m.target, values)])
     reuse = {} if naive else {"clean": prep.target_clean}
     gens = generate(lm.model, lm.tokenizer, tgt.input_ids, variants, prep.max_new_tokens,

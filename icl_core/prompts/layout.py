@@ -7,6 +7,8 @@ characters fall in two roles raises LayoutError; nothing is guessed.
 
 from __future__ import annotations
 
+import random
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -94,10 +96,28 @@ class Layout:
         return sets
 
     def position_set(self, name: str) -> tuple[int, ...]:
+        """A named set, or a derived one: `<set>@k<K>s<S>` = subset number S of K positions of
+        <set> (drawn by index with a generator seeded by (K, S); all of them if K exceeds the
+        set), `<set>@last<M>` = the positions of <set> in the last M demos."""
+        base, _, spec = name.partition("@")
         sets = self.position_sets()
-        if name not in sets:
-            raise UnknownNameError("position set", name, sets)
-        return sets[name]
+        if base not in sets:
+            raise UnknownNameError("position set", base, sets)
+        positions = sets[base]
+        if not spec:
+            return positions
+        if m := re.fullmatch(r"k(\d+)s(\d+)", spec):
+            k, s = int(m[1]), int(m[2])
+            if k >= len(positions):
+                return positions
+            chosen = random.Random(f"subset:{k}:{s}").sample(range(len(positions)), k)
+            return tuple(positions[i] for i in sorted(chosen))
+        if m := re.fullmatch(r"last(\d+)", spec):
+            demos = {f"demo{i}." for i in range(max(0, self.k - int(m[1])), self.k)}
+            return tuple(
+                p for p in positions if self.roles[p][: self.roles[p].index(".") + 1] in demos
+            )
+        raise UnknownNameError("position set modifier", spec, ["k<K>s<S>", "last<M>"])
 
 
 def tokenize_with_offsets(tokenizer, text: str) -> tuple[list[int], list[tuple[int, int]]]:

@@ -1,0 +1,36 @@
+"""Regression snapshots of each model's key figures (syrupy), per profile and protocol.
+
+A change in a model, in transformers or in our code that moves a figure shows up as a snapshot
+diff. Precision: rates rounded to 2 decimals, layers exact, statuses exact. A model/profile
+without a recorded snapshot is skipped with the command that records one.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from icl_core import verdicts as V
+
+pytestmark = [pytest.mark.zoo, pytest.mark.slow]
+SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_snapshots.ambr"
+PER_MODEL_CLAIMS = ("C1", "C2", "C3", "C5", "C6", "C7", "C8", "C9", "C10")
+
+
+def key_figures(suite) -> dict:
+    best = V.best_cell(suite.multi_cells, V.pair_name(V.HEADLINE_PAIR))
+    return {
+        "best_layer": suite.best_layer,
+        "headline_all_demo_rate": None if best is None else round(best.rate, 2),
+        "headline_all_demo_n": None if best is None else best.n,
+        "verdicts": {c: suite.verdict(c).status for c in PER_MODEL_CLAIMS},
+    }
+
+
+def test_key_figures(suite, snapshot, request, pytestconfig):
+    name = request.node.name
+    recorded = SNAPSHOTS.is_file() and f"# name: {name}\n" in SNAPSHOTS.read_text()
+    if not recorded and not pytestconfig.getoption("--snapshot-update"):
+        pytest.skip(f"no recorded snapshot for {name} under profile "
+                    f"{pytestconfig.getoption('--profile')}; record one with "
+                    f"`pytest claims --model ... --snapshot-update`")  # fmt: skip
+    assert key_figures(suite) == snapshot

@@ -1,0 +1,55 @@
+"""`icl-claims run`: run the claim tests through pytest, then write the report from the same
+stored results (so the tests and the report cannot diverge)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from icl_core.experiments.profiles import PROFILES, get_profile
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="check the claims (pytest) and write the report")
+    p.add_argument("--models", nargs="+", metavar="NAME", help="default: the profile's models")
+    p.add_argument("--profile", default="full", choices=list(PROFILES))
+    p.add_argument("--protocol", default="rigorous", choices=["rigorous", "paper", "both"])
+    p.add_argument("--out", type=Path, help="report folder (default reports/<profile>-<time>)")
+    p.add_argument("--workers", type=int, default=1, help="pytest-xdist workers (1: serial)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto")
+    p.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    p.set_defaults(func=_run)
+
+
+def pytest_argv(args: argparse.Namespace, models: list[str], junit: Path) -> list[str]:
+    argv = [str(Path(__file__).resolve().parents[2] / "claims"), "-p", "no:cacheprovider",
+            "-rA", "--profile", args.profile, "--protocol", args.protocol, "--device",
+            args.device, "--dtype", args.dtype, "--junitxml", str(junit)]  # fmt: skip
+    for m in models:
+        argv += ["--model", m]
+    if args.workers > 1:
+        argv += ["-n", str(args.workers), "--dist", "loadgroup"]
+    return argv + list(args.pytest_args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from icl_core.report_run import build_report
+
+    profile = get_profile(args.profile)
+    models = args.models or list(profile.models)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or Path("reports") / f"{args.profile}-{args.protocol}-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    code = int(pytest.main(pytest_argv(args, models, out / "junit.xml")))
+    elapsed = time.perf_counter() - start
+    protocols = ["rigorous", "paper"] if args.protocol == "both" else [args.protocol]
+    extra = {"pytest_exit_code": code, "claims_wall_seconds": round(elapsed, 1)}
+    report = build_report(out, models, profile, protocols, args.device, args.dtype, extra)
+    print(f"icl-claims: report written to {report} (pytest exit code {code}, "
+          f"{elapsed / 60:.1f} min)")  # fmt: skip
+    return code

@@ -1,0 +1,351 @@
+"""Claim C6 ("probing is causally blind"): linear probes decode the task from residual states.
+
+Pipeline: :func:`collect_states` runs one clean prefill per prompt and keeps, for every layer and
+every named single position, the residual stream at the output of that decoder block; the kept
+prompts are split into train and test halves by :func:`split_prompts` (by prompt, stratified by
+task, seeded); two probes are fitted on the train half and scored on the held-out half only:
+
+- ``centroid``: the paper's nearest-centroid probe. Class means of the training rows; a test row
+  is assigned the class whose mean is nearest in **Euclidean** distance (not cosine).
+- ``logreg``: multinomial logistic regression (scikit-learn, L2, C=1) on features standardized
+  with the training half's mean and std.
+
+Protocols. ``rigorous``: demos sampled per prompt (``sample_example`` with
+``derive_seed(seed, f"probe:{task}:{i}")``). ``paper``: the release's five FIXED demos and test
+input ``i % 50`` (``paper_example``). Under ``paper`` every prompt of a task shares the text up to
+the query, so a causal model's states at every position before the query (``last_demo_token``,
+``demo<i>_output_last``, ``last_separator``) are the same vector for all prompts of a task: a probe
+there is trivially perfect, even on a random-weight model (SPEC 2.1, flaw 1). Token positions
+always come from the tokenizer-offset layout (:func:`icl_core.prompts.build_layout`).
+
+Exclusions (counted by reason, never silent): ``layout_error`` (a token straddles two roles or
+another :class:`LayoutError`), ``too_long`` (the prompt exceeds the model's context). Non-finite
+activations raise (``InterventionError`` from the capture), as does a task left with fewer than
+two distinct kept prompts (nothing to hold out).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from icl_core.engine import clean_prefill
+from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
+from icl_core.interventions import check_layers
+from icl_core.models.loading import LoadedModel
+from icl_core.prompts import build_layout, render
+from icl_core.stats import depth, wilson_interval
+from icl_core.tasks import PAPER_TASKS, derive_seed, paper_example, resolve_task, sample_example
+from icl_core.tasks.sampling import ICLExample
+
+__all__ = [
+    "DEFAULT_POSITIONS",
+    "EXCLUSION_REASONS",
+    "PROBES",
+    "PROTOCOLS",
+    "StateBank",
+    "collect_states",
+    "evaluate_bank",
+    "logistic_accuracy",
+    "make_example",
+    "nearest_centroid_accuracy",
+    "run_probes",
+    "split_prompts",
+]
+
+PROTOCOLS = ("rigorous", "paper")
+PROBES = ("centroid", "logreg")
+EXCLUSION_REASONS = ("layout_error", "too_long")
+DEFAULT_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
+PAPER_K = 5  # the release's prompts always hold five demos
+PAPER_QUERIES = 50  # test inputs per task in the release
+
+
+@dataclass
+class StateBank:
+    """Residual states of many prompts, one row per kept prompt.
+
+    ``X[(layer, position)]``: float32 array [n_kept, hidden], row r = prompt r. ``y[r]``: index of
+    prompt r's task in ``tasks``; ``prompt_ids[r]`` = ``"<task>:<i>"``; ``texts[r]`` = the prompt
+    text (identical texts are one prompt for the split). ``excluded``: reason -> count of prompts
+    dropped before any state was kept (every reason of EXCLUSION_REASONS present, 0 if none).
+    """
+
+    model: str
+    protocol: str
+    tasks: tuple[str, ...]
+    n_layers: int
+    layers: tuple[int, ...]
+    positions: tuple[str, ...]
+    X: dict[tuple[int, str], np.ndarray]
+    y: np.ndarray
+    prompt_ids: tuple[str, ...]
+    texts: tuple[str, ...]
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_kept(self) -> int:
+        return int(self.y.shape[0])
+
+
+def _check_protocol(protocol: str) -> None:
+    if protocol not in PROTOCOLS:
+        raise UnknownNameError("protocol", protocol, PROTOCOLS)
+
+
+def make_example(task: str, i: int, protocol: str, k: int = 5, seed: int = 0) -> ICLExample:
+    """Prompt number ``i`` of ``task`` under ``protocol`` (see the module docstring). The paper
+    protocol has exactly five fixed demos: ``k`` must be 5 there."""
+    _check_protocol(protocol)
+    if protocol == "paper":
+        if k != PAPER_K:
+            raise InvalidChoiceError(
+                f"protocol 'paper' uses the release's {PAPER_K} fixed demos, got k={k}"
+            )
+        return paper_example(task, i % PAPER_QUERIES)
+    return sample_example(task, k, seed=derive_seed(seed, f"probe:{task}:{i}"))
+
+
+def collect_states(
+    lm: LoadedModel,
+    tasks: Sequence[str],
+    n_prompts: int,
+    positions: Sequence[str] = DEFAULT_POSITIONS,
+    protocol: str = "rigorous",
+    k: int = 5,
+    seed: int = 0,
+    template: str = "paper",
+    layers: Sequence[int] | None = None,
+) -> StateBank:
+    """One clean prefill per prompt (``n_prompts`` per task); keep the state at every layer of
+    ``layers`` (None = all) and every named single position of ``positions``.
+
+    Raises UnknownNameError for an unknown task, protocol or position name, InvalidChoiceError
+    for a position name that is a set (not one position), n_prompts < 1 or fewer than two tasks,
+    InterventionError for a layer out of range.
+    """
+    _check_protocol(protocol)
+    tasks = tuple(tasks)
+    for t in tasks:
+        resolve_task(t)
+    if len(tasks) < 2 or len(set(tasks)) != len(tasks):
+        raise InvalidChoiceError(f"need at least two distinct tasks, got {list(tasks)}")
+    if n_prompts < 1:
+        raise InvalidChoiceError(f"n_prompts must be >= 1, got {n_prompts}")
+    positions = tuple(positions)
+    if not positions:
+        raise InvalidChoiceError("no positions given")
+    n_layers = lm.info.n_layers
+    layers = tuple(range(n_layers)) if layers is None else tuple(layers)
+    check_layers(lm.model, layers)
+    max_positions = getattr(lm.model.config, "max_position_embeddings", None)
+
+    rows: dict[tuple[int, str], list[np.ndarray]] = {(L, p): [] for L in layers for p in positions}
+    y: list[int] = []
+    ids: list[str] = []
+    texts: list[str] = []
+    excluded = dict.fromkeys(EXCLUSION_REASONS, 0)
+    for ti, task in enumerate(tasks):
+        for i in range(n_prompts):
+            prompt = render(make_example(task, i, protocol, k, seed), template)
+            try:
+                layout = build_layout(prompt, lm.tokenizer)
+            except LayoutError:
+                excluded["layout_error"] += 1
+                continue
+            if max_positions is not None and len(layout) > max_positions:
+                excluded["too_long"] += 1
+                continue
+            index = []
+            for p in positions:
+                pos = layout.position_set(p)
+                if len(pos) != 1:
+                    raise InvalidChoiceError(
+                        f"position {p!r} names {len(pos)} tokens; a probe needs a single position"
+                    )
+                index.append(pos[0])
+            run = clean_prefill(lm.model, layout.input_ids)
+            idx = torch.tensor(index, dtype=torch.long)
+            for L in layers:
+                vecs = run.states[L][idx.to(run.states[L].device)].float().cpu().numpy()
+                for j, p in enumerate(positions):
+                    rows[(L, p)].append(vecs[j])
+            y.append(ti)
+            ids.append(f"{task}:{i}")
+            texts.append(prompt.text)
+    hidden = lm.info.hidden
+    X = {
+        key: (np.stack(v).astype(np.float32) if v else np.zeros((0, hidden), np.float32))
+        for key, v in rows.items()
+    }
+    return StateBank(
+        model=lm.info.name,
+        protocol=protocol,
+        tasks=tasks,
+        n_layers=n_layers,
+        layers=layers,
+        positions=positions,
+        X=X,
+        y=np.asarray(y, dtype=np.int64),
+        prompt_ids=tuple(ids),
+        texts=tuple(texts),
+        excluded=excluded,
+    )
+
+
+def split_prompts(
+    y: Sequence[int] | np.ndarray, groups: Sequence[str] | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded 50/50 split of PROMPTS, stratified by class: (train rows, test rows), ascending.
+
+    ``groups[r]`` names the prompt of row r (default: every row its own prompt); rows with the
+    same group always fall on the same side, so a prompt repeated (e.g. the paper protocol's
+    ``i % 50`` past 50 prompts) never sits in both halves. Per class, its distinct groups are
+    shuffled and the first ``n // 2`` go to test, the rest to train (train gets the odd one).
+    A row's class is that of its group's first row. Raises InvalidChoiceError if a class has
+    fewer than two distinct groups.
+    """
+    y = np.asarray(y)
+    groups = [str(r) for r in range(len(y))] if groups is None else list(groups)
+    if len(groups) != len(y):
+        raise InvalidChoiceError(f"{len(groups)} groups for {len(y)} rows")
+    first: dict[str, int] = {}
+    for r, g in enumerate(groups):
+        first.setdefault(g, r)
+    rng = np.random.default_rng(derive_seed(seed, "probe-split"))
+    test_groups: set[str] = set()
+    for c in sorted(set(y.tolist())):
+        members = [g for g, r in first.items() if y[r] == c]
+        if len(members) < 2:
+            raise InvalidChoiceError(
+                f"class {c} has {len(members)} distinct prompt(s): a held-out split needs >= 2"
+            )
+        order = rng.permutation(len(members))
+        test_groups.update(members[j] for j in order[: len(members) // 2])
+    is_test = np.array([g in test_groups for g in groups], dtype=bool)
+    return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+
+
+def nearest_centroid_accuracy(
+    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray
+) -> int:
+    """Number of test rows whose nearest training-class centroid (Euclidean distance, float64)
+    is their own class; ties go to the lowest class label. Shapes: X [n, d], y [n]."""
+    X_train, X_test = np.asarray(X_train, np.float64), np.asarray(X_test, np.float64)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    classes = np.unique(y_train)
+    centroids = np.stack([X_train[y_train == c].mean(axis=0) for c in classes])
+    d2 = ((X_test[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=-1)
+    return int((classes[np.argmin(d2, axis=1)] == y_test).sum())
+
+
+def logistic_accuracy(
+    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray
+) -> int:
+    """Number of test rows a standardized multinomial logistic regression (L2, C=1, lbfgs,
+    max_iter=5000, random_state=0) fitted on the training rows classifies correctly. A feature
+    constant in training is left unscaled (scikit-learn's StandardScaler convention)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, X_test = np.asarray(X_train, np.float64), np.asarray(X_test, np.float64)
+    scaler = StandardScaler().fit(X_train)
+    clf = LogisticRegression(max_iter=5000, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(scaler.transform(X_train), np.asarray(y_train))
+    return int((clf.predict(scaler.transform(X_test)) == np.asarray(y_test)).sum())
+
+
+_PROBE_FNS = {"centroid": nearest_centroid_accuracy, "logreg": logistic_accuracy}
+
+
+def _excluded_columns(excluded: Mapping[str, int]) -> dict[str, int]:
+    reasons = dict.fromkeys(EXCLUSION_REASONS, 0) | dict(excluded)
+    return {f"excluded_{r}": int(n) for r, n in sorted(reasons.items())}
+
+
+def evaluate_bank(
+    bank: StateBank,
+    seed: int = 0,
+    layers: Sequence[int] | None = None,
+    positions: Sequence[str] | None = None,
+    probes: Sequence[str] = PROBES,
+) -> list[dict]:
+    """Held-out probe accuracy for each (layer, position, probe) of ``bank``: one row per cell.
+
+    One split (:func:`split_prompts` over the bank's prompt texts, ``seed``) is shared by every
+    cell. Row keys: model, protocol, layer, depth, position, probe, k (correct), n (test
+    prompts), accuracy, ci_low, ci_high (Wilson 95%), chance (1 / number of tasks), n_train,
+    n_tasks, seed, excluded_<reason>. Deterministic for a seed. Raises InvalidChoiceError if a
+    task has fewer than two distinct kept prompts.
+    """
+    for p in probes:
+        if p not in _PROBE_FNS:
+            raise UnknownNameError("probe", p, _PROBE_FNS)
+    layers = bank.layers if layers is None else tuple(layers)
+    positions = bank.positions if positions is None else tuple(positions)
+    for ti, task in enumerate(bank.tasks):
+        distinct = len({t for t, c in zip(bank.texts, bank.y.tolist(), strict=True) if c == ti})
+        if distinct < 2:
+            raise InvalidChoiceError(
+                f"task {task!r} has {distinct} distinct kept prompt(s) in the bank; a held-out "
+                f"probe needs >= 2 (excluded: {bank.excluded})"
+            )
+    train, test = split_prompts(bank.y, bank.texts, seed)
+    y_train, y_test = bank.y[train], bank.y[test]
+    excluded = _excluded_columns(bank.excluded)
+    out: list[dict] = []
+    for L in layers:
+        for p in positions:
+            if (L, p) not in bank.X:
+                raise InvalidChoiceError(f"the bank holds no states for layer {L}, {p!r}")
+            X = bank.X[(L, p)]
+            for probe in probes:
+                k = _PROBE_FNS[probe](X[train], y_train, X[test], y_test)
+                n = len(test)
+                lo, hi = wilson_interval(k, n)
+                out.append(
+                    {
+                        "model": bank.model,
+                        "protocol": bank.protocol,
+                        "layer": L,
+                        "depth": depth(L, bank.n_layers),
+                        "position": p,
+                        "probe": probe,
+                        "k": k,
+                        "n": n,
+                        "accuracy": k / n,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "chance": 1.0 / len(bank.tasks),
+                        "n_train": len(train),
+                        "n_tasks": len(bank.tasks),
+                        "seed": seed,
+                        **excluded,
+                    }
+                )
+    return out
+
+
+def run_probes(
+    lm: LoadedModel,
+    tasks: Sequence[str] = PAPER_TASKS,
+    n_prompts: int = 40,
+    positions: Sequence[str] = DEFAULT_POSITIONS,
+    layers: Sequence[int] | None = None,
+    protocol: str = "rigorous",
+    seed: int = 0,
+    k: int = 5,
+    template: str = "paper",
+    probes: Sequence[str] = PROBES,
+) -> list[dict]:
+    """C6 experiment: :func:`collect_states` then :func:`evaluate_bank` (see both). ``n_prompts``
+    per task, of which about half are held out for testing. Deterministic for a seed."""
+    bank = collect_states(lm, tasks, n_prompts, positions, protocol, k, seed, template, layers)
+    return evaluate_bank(bank, seed=seed, probes=probes)

@@ -1,0 +1,176 @@
+"""All experiments of one model under one profile and protocol, computed lazily, once, through
+the results store; and the claims' verdicts on them. Claims tests and reports both read this,
+so the two cannot diverge."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable
+
+from icl_core import verdicts as V
+from icl_core.experiments.patching import PatchingConfig, run_patching
+from icl_core.experiments.profiles import HEADLINE, Profile
+from icl_core.experiments.tracing import TracingConfig, run_tracing
+from icl_core.models.loading import LoadedModel
+from icl_core.records import Cell, TrialRecord, Verdict, aggregate
+from icl_core.store import ResultsStore, result_key
+from icl_core.tasks import PAPER_TASKS
+
+PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
+THRESHOLD_SETS = tuple(V.subset_set(k, s) for k in V.SUBSET_KS for s in range(V.SUBSET_DRAWS)) + (
+    "output_lines",
+    "output_lines@last1",
+    "output_lines@last2",
+    "output_lines@last3",
+)
+
+
+class ModelSuite:
+    """Lazy experiment results for (model, profile, protocol). `store=None`: no caching."""
+
+    def __init__(self, lm: LoadedModel, profile: Profile, protocol: str = "rigorous",
+                 store: ResultsStore | None = None,
+                 progress: Callable[[str], None] | None = None):  # fmt: skip
+        self.lm, self.profile, self.protocol = lm, profile, protocol
+        self.store, self.progress = store, progress
+        self.model = lm.info.name
+        self.n_layers = lm.info.n_layers
+
+    def _patching(
+        self, experiment, pairs, sets, layers=None, n=10, control=""
+    ) -> list[TrialRecord]:
+        cfg = PatchingConfig(
+            experiment, tuple(pairs), tuple(sets), layers, n, self.profile.seed,
+            control=control, protocol=self.protocol,
+        )  # fmt: skip
+        return run_patching(self.lm, cfg, self.store, self.progress)
+
+    def _stored(self, experiment: str, config: dict, compute: Callable[[], list]) -> list:
+        if self.progress:
+            self.progress(f"{self.model} {experiment}")
+        if self.store is None:
+            return compute()
+        key = result_key(self.lm.info.weights_sha256, experiment, config)
+        return self.store.get_or_compute(key, compute, meta={"model": self.model})
+
+    # -- experiments -------------------------------------------------------------------
+    @functools.cached_property
+    def multi(self) -> list[TrialRecord]:
+        p = self.profile
+        return self._patching("multi_sweep", p.sweep_pairs, V.MULTI_SETS, n=p.n_multi)
+
+    @functools.cached_property
+    def single(self) -> list[TrialRecord]:
+        p = self.profile
+        return self._patching("single_sweep", p.sweep_pairs, V.SINGLE_SETS, n=p.n_single)
+
+    @functools.cached_property
+    def best_layer(self) -> int:
+        """Argmax layer of all_demo transfer on the headline pair (the paper's depth 0.3 if
+        nothing transfers, so that later experiments still have a layer)."""
+        best = V.best_cell(self.multi_cells, V.pair_name(HEADLINE))
+        if best is None or best.k == 0:
+            return round(0.3 * self.n_layers)
+        return best.layer
+
+    @functools.cached_property
+    def controls(self) -> list[TrialRecord]:
+        p = self.profile
+        return [r for c in V.CONTROLS for r in self._patching(
+            "controls", [HEADLINE], ["all_demo"], (self.best_layer,), p.n_controls, c)]  # fmt: skip
+
+    @functools.cached_property
+    def thresholds(self) -> list[TrialRecord]:
+        p = self.profile
+        return self._patching("thresholds", [HEADLINE], THRESHOLD_SETS, (self.best_layer,),
+                              p.n_thresholds)  # fmt: skip
+
+    @functools.cached_property
+    def matrix(self) -> list[TrialRecord]:
+        p = self.profile
+        pairs = list(itertools.permutations(p.matrix_tasks, 2))
+        return self._patching("matrix", pairs, ["all_demo"], (self.best_layer,), p.n_matrix)
+
+    @functools.cached_property
+    def tracing(self) -> list[TrialRecord]:
+        p = self.profile
+        cfg = TracingConfig(p.tracing_tasks, ("query_input_last",) + V.DEMO_SINGLE_SETS,
+                            None, p.n_tracing, p.seed, protocol=self.protocol)  # fmt: skip
+        return run_tracing(self.lm, cfg, self.store, self.progress)
+
+    @functools.cached_property
+    def probes(self) -> list[dict]:
+        from icl_core.experiments.probes import run_probes
+
+        p = self.profile
+        config = {
+            "tasks": list(PAPER_TASKS),
+            "n_prompts": p.n_probe_prompts,
+            "positions": list(PROBE_POSITIONS),
+            "seed": p.seed,
+            "protocol": self.protocol,
+        }
+        return self._stored("probes", config, lambda: run_probes(
+            self.lm, PAPER_TASKS, p.n_probe_prompts, PROBE_POSITIONS, None, self.protocol,
+            p.seed))  # fmt: skip
+
+    @functools.cached_property
+    def similarity(self) -> list[dict]:
+        from icl_core.experiments import similarity as S
+
+        p, layer = self.profile, self.best_layer
+        tasks = list(p.matrix_tasks)
+        config = {"tasks": tasks, "layer": layer, "n_prompts": p.n_similarity_prompts,
+                  "seed": p.seed, "protocol": self.protocol}  # fmt: skip
+
+        def compute() -> list[dict]:
+            surface = S.surface_similarity_matrix(tasks, seed=p.seed, protocol=self.protocol)
+            vectors = S.task_vectors(self.lm, tasks, layer, p.n_similarity_prompts,
+                                     seed=p.seed, protocol=self.protocol)  # fmt: skip
+            return S.pair_similarities(surface, S.representation_similarity_matrix(vectors))
+
+        return self._stored("similarity", config, compute)
+
+    # -- cells -------------------------------------------------------------------------
+    def cells(self, records: list[TrialRecord]) -> list[Cell]:
+        """Patching cells count only trials whose clean source prompt was answered correctly."""
+        return aggregate(records, source_clean_only=True)
+
+    @functools.cached_property
+    def multi_cells(self) -> list[Cell]:
+        return self.cells(self.multi)
+
+    @functools.cached_property
+    def output_line_positions(self) -> float:
+        rows = [r for r in self.thresholds if r.position_set == "output_lines" and r.outcome]
+        return sum(len(r.target_positions) for r in rows) / len(rows) if rows else 0.0
+
+    # -- verdicts ----------------------------------------------------------------------
+    def verdict(self, claim: str) -> Verdict:
+        m, pr = self.model, self.protocol
+        match claim:
+            case "C1":
+                return V.c1(self.cells(self.single), self.multi_cells, m, pr)
+            case "C2":
+                return V.c2(self.multi_cells, m, pr)
+            case "C3":
+                return V.c3(self.multi, m, pr, self.n_layers, seed=self.profile.seed)
+            case "C5":
+                return V.c5(aggregate(self.tracing), m, pr, self.n_layers)
+            case "C6":
+                return V.c6(self.probes, m, pr, self.best_layer)
+            case "C7":
+                return V.c7(self.cells(self.matrix), self.similarity, m, pr, self.profile.seed)
+            case "C8":
+                return V.c8(self.cells(self.thresholds), m, pr, self.output_line_positions)
+            case "C9":
+                return V.c9(self.cells(self.controls), m, pr)
+            case "C10":
+                return V.c10(self.cells(self.matrix), m, pr)
+        raise ValueError(f"claim {claim!r} is not a per-model claim (C4 spans models)")
+
+    def records(self) -> list[TrialRecord]:
+        """Every trial record computed so far (for reports)."""
+        names = ("multi", "single", "controls", "thresholds", "matrix", "tracing")
+        return [r for n in names if n in self.__dict__ for r in self.__dict__[n]]

@@ -1,0 +1,161 @@
+"""Causal tracing by noise (claim C5): Gaussian noise added to the residual stream at one
+position set and layer; accuracy of the target answer is recorded.
+
+sigma = `sigma_factor` x the per-layer activation std (std over every position and dimension of
+the clean residual stream at that layer, measured on `n_scale_prompts` prompts, at least 100).
+Only prompts answered correctly when clean count (others are excluded as clean_target_wrong),
+so disruption = 1 - accuracy under noise = (acc_clean - acc_noised) / acc_clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+
+from icl_core.engine import PromptEdit, clean_prefill, generate
+from icl_core.errors import InvalidChoiceError, LayoutError
+from icl_core.interventions import gaussian_noise
+from icl_core.models.loading import LoadedModel
+from icl_core.prompts import build_layout, render
+from icl_core.records import TrialRecord
+from icl_core.scoring import first_line
+from icl_core.tasks import PAPER_TASKS, derive_seed, sample_example
+from icl_core.trials import ANSWER_MARGIN_TOKENS, answer_token_ids
+
+Progress = Callable[[str], None]
+
+
+@torch.inference_mode()
+def layer_noise_scale(lm: LoadedModel, n_prompts: int = 100, seed: int = 0) -> list[float]:
+    """Per-layer std of the clean residual stream over all positions and dimensions of
+    `n_prompts` prompts of the paper's tasks (rigorous sampling)."""
+    if n_prompts < 100:
+        raise InvalidChoiceError(f"n_prompts={n_prompts}: the noise scale needs >= 100 prompts")
+    sums = torch.zeros(lm.info.n_layers, dtype=torch.float64)
+    sq = torch.zeros_like(sums)
+    count = 0
+    for i in range(n_prompts):
+        task = PAPER_TASKS[i % len(PAPER_TASKS)]
+        ex = sample_example(task, seed=derive_seed(seed, f"scale:{i}"))
+        ids = lm.tokenizer(render(ex).text)["input_ids"]
+        states = clean_prefill(lm.model, ids).states
+        for layer, h in states.items():
+            h = h.double()
+            sums[layer] += h.sum()
+            sq[layer] += (h * h).sum()
+        count += states[0].numel()
+    mean = sums / count
+    return ((sq / count - mean * mean).clamp_min(0).sqrt()).tolist()
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    """Noise at `position_sets` x `layers` (None = all) of `n_trials` prompts per task.
+    `sigmas`: absolute noise std per layer; if None, sigma_factor x layer_noise_scale."""
+
+    tasks: tuple[str, ...]
+    position_sets: tuple[str, ...]
+    layers: tuple[int, ...] | None = None
+    n_trials: int = 10
+    seed: int = 0
+    k: int = 5
+    sigma_factor: float = 3.0
+    absolute_sigma: float | None = None
+    template: str = "paper"
+    protocol: str = "rigorous"
+    experiment: str = "tracing"
+
+    def unit(self, task: str) -> dict:
+        d = asdict(self)
+        d["tasks"] = [task]
+        return d
+
+    @property
+    def condition(self) -> str:
+        if self.absolute_sigma is not None:
+            return f"sigma={self.absolute_sigma:g}"
+        return f"sigma={self.sigma_factor:g}std"
+
+
+def run_task(
+    lm: LoadedModel, cfg: TracingConfig, task: str, scale: list[float]
+) -> list[TrialRecord]:
+    """Every trial of one task under every (position set, layer) of `cfg`."""
+    layers = cfg.layers if cfg.layers is not None else tuple(range(lm.info.n_layers))
+    info = lm.info
+    records = []
+    for i in range(cfg.n_trials):
+        seed = derive_seed(cfg.seed, f"{cfg.experiment}:{task}:{i}")
+        ex = sample_example(task, cfg.k, seed)
+        base = dict(model=info.name, family=info.family, n_layers=info.n_layers,
+                    protocol=cfg.protocol, experiment=cfg.experiment, source_task="noise",
+                    target_task=task, seed=seed, condition=cfg.condition)  # fmt: skip
+        conds = [(ps, layer) for ps in cfg.position_sets for layer in layers]
+        try:
+            layout = build_layout(render(ex, cfg.template), lm.tokenizer)
+        except LayoutError:
+            records += [TrialRecord(**base, layer=L, position_set=ps, outcome=None,
+                                    excluded="layout_error") for ps, L in conds]  # fmt: skip
+            continue
+        budget = len(answer_token_ids(lm.tokenizer, layout, ex.answer)) + ANSWER_MARGIN_TOKENS
+        clean = clean_prefill(lm.model, layout.input_ids)
+        (g,) = generate(lm.model, lm.tokenizer, layout.input_ids, [[]], budget, clean=clean)
+        base["target_prompt"] = layout.prompt.text
+        if g.answer != ex.answer:
+            records += [TrialRecord(**base, layer=L, position_set=ps, outcome=None,
+                                    excluded="clean_target_wrong", output=g.answer)
+                        for ps, L in conds]  # fmt: skip
+            continue
+        variants = []
+        for ps, layer in conds:
+            pos = layout.position_set(ps)
+            sigma = (
+                cfg.absolute_sigma
+                if cfg.absolute_sigma is not None
+                else cfg.sigma_factor * scale[layer]
+            )
+            noise = gaussian_noise(len(pos), info.hidden, sigma,
+                                   derive_seed(seed, f"{ps}:{layer}") % 2**63)  # fmt: skip
+            variants.append([PromptEdit(layer, pos, noise, "add")])
+        gens = generate(lm.model, lm.tokenizer, layout.input_ids, variants, budget, clean=clean)
+        for (ps, layer), gen in zip(conds, gens, strict=True):
+            outcome = "correct" if first_line(gen.text) == ex.answer else "incorrect"
+            records.append(TrialRecord(**base, layer=layer, position_set=ps, outcome=outcome,
+                                       output=gen.answer,
+                                       target_positions=layout.position_set(ps)))  # fmt: skip
+    return records
+
+
+def run_tracing(lm: LoadedModel, cfg: TracingConfig, store=None,
+                progress: Progress | None = None) -> list[TrialRecord]:  # fmt: skip
+    """Every task of `cfg`, each computed once via `store` (None: no caching)."""
+    from icl_core.store import result_key
+
+    def scale() -> list[float]:
+        if cfg.absolute_sigma is not None:
+            return []
+        if store is None:
+            return layer_noise_scale(lm, seed=cfg.seed)
+        key = result_key(
+            lm.info.weights_sha256, "noise_scale", {"n_prompts": 100, "seed": cfg.seed}
+        )
+        return store.get_or_compute(key, lambda: layer_noise_scale(lm, seed=cfg.seed))
+
+    sigma_scale = scale()
+    records: list[TrialRecord] = []
+    for j, task in enumerate(cfg.tasks, 1):
+        if progress:
+            progress(f"{lm.info.name} {cfg.experiment} [{j}/{len(cfg.tasks)}] {task}")
+
+        def compute(task=task) -> list[dict]:
+            return [r.as_dict() for r in run_task(lm, cfg, task, sigma_scale)]
+
+        if store is None:
+            rows = compute()
+        else:
+            key = result_key(lm.info.weights_sha256, cfg.experiment, cfg.unit(task))
+            rows = store.get_or_compute(key, compute, meta={"model": lm.info.name})
+        records += [TrialRecord.from_dict(d) for d in rows]
+    return records

@@ -1,0 +1,76 @@
+"""Build a run's report from the results store: every figure comes from the stored trials."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from pathlib import Path
+
+from icl_core import verdicts as V
+from icl_core.experiments.profiles import Profile
+from icl_core.experiments.suite import ModelSuite
+from icl_core.models.loading import load_model
+from icl_core.records import aggregate
+from icl_core.store import ResultsStore, code_version
+
+PER_MODEL_CLAIMS = ("C1", "C2", "C3", "C5", "C6", "C7", "C8", "C9", "C10")
+
+
+def environment(profile: Profile, suites: list[ModelSuite], extra: dict) -> dict:
+    import torch
+    import transformers
+
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "icl_core_code_version": code_version(),
+        "profile": profile.as_dict(),
+        "seed": profile.seed,
+        "threads": torch.get_num_threads(),
+        "models": {s.model: s.lm.info.as_dict() for s in suites},
+        **extra,
+    }
+
+
+def build_report(
+    out: Path,
+    models: list[str],
+    profile: Profile,
+    protocols: list[str],
+    device: str = "auto",
+    dtype: str = "auto",
+    extra: dict | None = None,
+) -> Path:
+    """Recompute (from the store: hits only after a run) every experiment and verdict and
+    write the report folder. Experiments missing from the store are computed."""
+    from icl_core.report import write_report
+
+    store = ResultsStore()
+    suites, verdicts, records, cells, probes, best_layers = [], [], [], [], [], []
+    for name in models:
+        lm = load_model(name, device=device, dtype=dtype)
+        for protocol in protocols:
+            s = ModelSuite(lm, profile, protocol, store)
+            suites.append(s)
+            verdicts += [s.verdict(c) for c in PER_MODEL_CLAIMS]
+            rec = s.records()
+            records += rec
+            patching = [r for r in rec if r.experiment != "tracing"]
+            cells += aggregate(patching, source_clean_only=True)
+            cells += aggregate([r for r in rec if r.experiment == "tracing"])
+            probes += s.probes
+            c3 = s.verdict("C3").details
+            best_layers.append({"model": s.model, "protocol": protocol, "best_layer": s.best_layer,
+                                "n_layers": s.n_layers, "depth": s.best_layer / s.n_layers,
+                                "ci_low_layer": c3.get("ci_layers", [None, None])[0],
+                                "ci_high_layer": c3.get("ci_layers", [None, None])[1]})  # fmt: skip
+    for protocol in protocols:
+        per_model = {s.model: (s.lm.info.family, s.verdict("C2"), s.verdict("C3"))
+                     for s in suites if s.protocol == protocol}  # fmt: skip
+        for family in sorted({f for f, _, _ in per_model.values()}):
+            verdicts.append(V.c4(per_model, family, protocol))
+    env = environment(profile, suites, extra or {})
+    return write_report(out, records, cells, verdicts, env,
+                        extra_tables={"probes": probes, "best_layers": best_layers})  # fmt: skip

@@ -1,0 +1,424 @@
+"""The results store: keys, round trips, corruption recovery, atomic writes, cross-process locks."""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import re
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from icl_core import store as store_mod
+from icl_core.errors import ICLClaimsError
+from icl_core.store import ResultsStore, code_version, result_key
+
+CONFIG = {"task": "antonym", "layers": (0, 3, 5), "k": 4, "temp": 0.5, "seed": None, "bf": True}
+PAYLOAD = [{"trial": 0, "ok": True, "p": 0.1 + 0.2}, {"trial": 1, "ok": False, "p": 1e-300}]
+
+
+def _key(**over: object) -> str:
+    parts: dict = {"model_hash": "abc123", "experiment": "patch_sweep", "config": CONFIG}
+    parts["version"] = "0123456789abcdef"
+    parts.update(over)
+    return result_key(**parts)
+
+
+@pytest.fixture
+def rs(tmp_path: Path) -> ResultsStore:
+    return ResultsStore(tmp_path / "results")
+
+
+def _leftovers(rs: ResultsStore) -> list[str]:
+    """Every file under the store root except lock files."""
+    return sorted(
+        p.name for p in rs.root.rglob("*") if p.is_file() and not p.name.endswith(".lock")
+    )
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_put_get_round_trip_and_stats(rs: ResultsStore) -> None:
+    key = _key()
+    assert rs.get(key) is None
+    assert rs.stats.misses == 1 and rs.stats.hits == 0
+    assert key not in rs
+    rs.put(key, PAYLOAD, meta={"model": "tiny"})
+    assert key in rs
+    assert rs.get(key) == PAYLOAD
+    assert rs.get(key) == PAYLOAD
+    assert (rs.stats.hits, rs.stats.misses, rs.stats.recomputed_corrupt) == (2, 1, 0)
+    doc = json.loads(rs.path_for(key).read_text())
+    assert doc["format"] == 1 and doc["key"] == key and doc["meta"] == {"model": "tiny"}
+    assert re.fullmatch(r"[0-9a-f]{64}", doc["sha256"])
+
+
+def test_path_fan_out_and_bad_keys(rs: ResultsStore) -> None:
+    key = _key()
+    assert rs.path_for(key) == rs.root / key[:2] / f"{key}.json"
+    for bad in ["", "ab", "../etc/passwd", "ABCDEF", "zz" * 10]:
+        with pytest.raises(ICLClaimsError, match="invalid result key"):
+            rs.path_for(bad)
+    assert 123 not in rs
+
+
+def test_default_root_follows_cache_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ICL_CLAIMS_CACHE", str(tmp_path / "cache"))
+    assert ResultsStore().root == tmp_path / "cache" / "results"
+
+
+def test_floats_round_trip_exactly_and_tuples_become_lists(rs: ResultsStore) -> None:
+    floats = [0.1 + 0.2, 1e-300, 5e-324, -0.0, 1.7976931348623157e308, math.pi, float("inf")]
+    payload = {"f": floats, "nan": float("nan"), "t": (1, (2, "x")), "s": "é→ü", "none": None}
+    key = _key()
+    got = rs.get_or_compute(key, lambda: payload)
+    for fresh in (got, rs.get(key)):
+        assert fresh["f"] == floats
+        assert math.copysign(1.0, fresh["f"][3]) == -1.0
+        assert math.isnan(fresh["nan"])
+        assert fresh["t"] == [1, [2, "x"]]  # tuples come back as lists
+        assert fresh["s"] == "é→ü" and fresh["none"] is None
+
+
+def test_unserialisable_payload_is_a_type_error_and_stores_nothing(rs: ResultsStore) -> None:
+    key = _key()
+    with pytest.raises(TypeError, match="not JSON-serialisable"):
+        rs.put(key, {"x": object()})
+    with pytest.raises(TypeError, match="meta"):
+        rs.put(key, [1], meta={"x": object()})
+    assert rs.get(key) is None
+    assert not rs.root.exists() or _leftovers(rs) == []
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def test_key_is_hex_and_stable_under_dict_order() -> None:
+    key = _key()
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    assert _key(config=dict(reversed(list(CONFIG.items())))) == key
+    assert _key(config={**CONFIG, "layers": [0, 3, 5]}) == key  # tuple == list
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"model_hash": "abc124"},
+        {"experiment": "patch_sweep2"},
+        {"version": "0123456789abcdee"},
+        {"config": {**CONFIG, "k": 5}},
+        {"config": {**CONFIG, "temp": 0.5000000000000001}},
+        {"config": {**CONFIG, "layers": (0, 3, 6)}},
+        {"config": {**CONFIG, "seed": 0}},
+        {"config": {**CONFIG, "bf": 1}},
+        {"config": {**CONFIG, "extra": None}},
+    ],
+    ids=lambda c: next(iter(c)) if "config" not in c else "config",
+)
+def test_key_changes_with_every_part(change: dict) -> None:
+    assert _key(**change) != _key()
+
+
+def test_key_defaults_to_code_version() -> None:
+    key = result_key("abc123", "patch_sweep", CONFIG)
+    assert key == _key(version=code_version())
+
+
+@pytest.mark.parametrize(
+    ("config", "name"),
+    [
+        ({"layers": {1, 2}}, "layers"),
+        ({"ok": 1, "fn": print}, "fn"),
+        ({"nested": [1, (2, object())]}, "nested"),
+        ({"b": b"bytes"}, "'b'"),
+        ({3: "int key"}, "3"),
+    ],
+)
+def test_unsupported_config_value_names_the_key(config: dict, name: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(name)):
+        result_key("abc123", "exp", config, version="v")
+
+
+def test_bad_key_parts_are_type_errors() -> None:
+    with pytest.raises(TypeError, match="model_hash"):
+        result_key("", "exp", {}, version="v")
+    with pytest.raises(TypeError, match="config must be a dict"):
+        result_key("h", "exp", [("a", 1)], version="v")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- corruption
+
+
+def _truncate(path: Path, rs: ResultsStore, key: str) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _flip_payload_byte(path: Path, rs: ResultsStore, key: str) -> None:
+    text = path.read_text()
+    i = text.index('"payload"')
+    j = text.index('"trial": 1', i) + len('"trial": ')
+    path.write_text(text[:j] + "7" + text[j + 1 :])  # still valid JSON, wrong checksum
+
+
+def _invalid_json(path: Path, rs: ResultsStore, key: str) -> None:
+    path.write_text("{not json at all")
+
+
+def _binary_garbage(path: Path, rs: ResultsStore, key: str) -> None:
+    path.write_bytes(b"\xff\xfe\x00garbage")
+
+
+def _other_key(path: Path, rs: ResultsStore, key: str) -> None:
+    other = _key(experiment="something_else")
+    rs.put(other, PAYLOAD)
+    path.write_bytes(rs.path_for(other).read_bytes())
+
+
+def _wrong_format(path: Path, rs: ResultsStore, key: str) -> None:
+    doc = json.loads(path.read_text())
+    doc["format"] = 2
+    path.write_text(json.dumps(doc))
+
+
+def _not_an_object(path: Path, rs: ResultsStore, key: str) -> None:
+    path.write_text("[1, 2, 3]")
+
+
+def _missing_checksum(path: Path, rs: ResultsStore, key: str) -> None:
+    doc = json.loads(path.read_text())
+    del doc["sha256"]
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        _truncate,
+        _flip_payload_byte,
+        _invalid_json,
+        _binary_garbage,
+        _other_key,
+        _wrong_format,
+        _not_an_object,
+        _missing_checksum,
+    ],
+)
+def test_corrupt_entry_is_warned_removed_and_recomputed(rs: ResultsStore, corrupt) -> None:
+    key = _key()
+    rs.put(key, PAYLOAD)
+    path = rs.path_for(key)
+    corrupt(path, rs, key)
+
+    with pytest.warns(RuntimeWarning, match=re.escape(path.name)):
+        assert rs.get(key) is None
+    assert not path.exists()
+    assert rs.stats.recomputed_corrupt == 1 and rs.stats.misses == 1
+
+    calls = []
+    got = rs.get_or_compute(key, lambda: calls.append(1) or PAYLOAD)
+    assert got == PAYLOAD and calls == [1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert rs.get(key) == PAYLOAD  # the recomputed entry is good
+
+
+def test_get_or_compute_recomputes_a_corrupt_entry_directly(rs: ResultsStore) -> None:
+    key = _key()
+    rs.put(key, PAYLOAD)
+    _flip_payload_byte(rs.path_for(key), rs, key)
+    with pytest.warns(RuntimeWarning, match="checksum"):
+        got = rs.get_or_compute(key, lambda: PAYLOAD)
+    assert got == PAYLOAD
+    assert (rs.stats.hits, rs.stats.misses, rs.stats.recomputed_corrupt) == (0, 1, 1)
+    assert rs.get(key) == PAYLOAD
+
+
+# --------------------------------------------------------------------------- atomicity
+
+
+@pytest.mark.parametrize("victim", ["replace", "fsync"])
+def test_failed_write_leaves_no_entry_and_no_temp_file(
+    rs: ResultsStore, monkeypatch: pytest.MonkeyPatch, victim: str
+) -> None:
+    key = _key()
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError(f"simulated crash in os.{victim}")
+
+    monkeypatch.setattr(store_mod.os, victim, boom)
+    with pytest.raises(OSError, match="simulated crash"):
+        rs.put(key, PAYLOAD)
+    with pytest.raises(OSError, match="simulated crash"):
+        rs.get_or_compute(key, lambda: PAYLOAD)
+    monkeypatch.undo()
+    assert rs.get(key) is None
+    assert _leftovers(rs) == []
+
+
+def test_failed_overwrite_keeps_the_previous_entry(
+    rs: ResultsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = _key()
+    rs.put(key, PAYLOAD)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store_mod.os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        rs.put(key, ["new"])
+    monkeypatch.undo()
+    assert rs.get(key) == PAYLOAD
+    assert _leftovers(rs) == [f"{key}.json"]
+
+
+def test_interrupted_compute_stores_nothing_and_releases_the_lock(rs: ResultsStore) -> None:
+    key = _key()
+
+    def interrupted() -> object:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rs.get_or_compute(key, interrupted)
+    assert rs.get(key) is None
+    assert rs.get_or_compute(key, lambda: PAYLOAD) == PAYLOAD  # lock free again: resumes
+
+
+def test_finished_units_survive_an_interrupted_run(rs: ResultsStore) -> None:
+    keys = [_key(config={**CONFIG, "pair": i}) for i in range(4)]
+    computed: list[int] = []
+    first_run = [True]
+
+    def unit(i: int) -> object:
+        if i == 2 and first_run[0]:
+            first_run[0] = False
+            raise KeyboardInterrupt  # the first run dies on unit 2
+        computed.append(i)
+        return {"unit": i}
+
+    with pytest.raises(KeyboardInterrupt):
+        for i, k in enumerate(keys):
+            rs.get_or_compute(k, lambda i=i: unit(i))
+    for i, k in enumerate(keys):  # the rerun only computes what is missing
+        assert rs.get_or_compute(k, lambda i=i: unit(i)) == {"unit": i}
+    assert computed == [0, 1, 2, 3]
+
+
+def test_reentrant_same_key_is_an_error(rs: ResultsStore) -> None:
+    key = _key()
+    with pytest.raises(ICLClaimsError, match="re-entered"):
+        rs.get_or_compute(key, lambda: rs.get_or_compute(key, lambda: 1))
+    twin = ResultsStore(rs.root)  # a second store object on the same root: same lock
+    with pytest.raises(ICLClaimsError, match="re-entered"):
+        rs.get_or_compute(key, lambda: twin.get_or_compute(key, lambda: 1))
+    other = _key(experiment="inner")  # different keys nest: they never block each other
+    assert rs.get_or_compute(key, lambda: rs.get_or_compute(other, lambda: 1)) == 1
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def _slow_compute(counter: Path) -> list:
+    time.sleep(1.0)
+    with open(counter, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    return [{"pid": os.getpid(), "x": 0.1 + 0.2}]
+
+
+def _worker(root: str, key: str, counter: str, out: str, barrier) -> None:
+    rs = ResultsStore(Path(root))
+    barrier.wait(timeout=30)
+    got = rs.get_or_compute(key, lambda: _slow_compute(Path(counter)))
+    Path(out).write_text(json.dumps(got))
+
+
+def test_two_processes_compute_a_key_once(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    root, counter, key = tmp_path / "results", tmp_path / "counter.txt", _key()
+    barrier = ctx.Barrier(2)
+    outs = [tmp_path / f"out{i}.json" for i in range(2)]
+    procs = [
+        ctx.Process(target=_worker, args=(str(root), key, str(counter), str(o), barrier))
+        for o in outs
+    ]
+    t0 = time.monotonic()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=30)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert len(counter.read_text().splitlines()) == 1  # exactly one computation
+    first, second = (json.loads(o.read_text()) for o in outs)
+    assert first == second and first[0]["x"] == 0.1 + 0.2
+    assert time.monotonic() - t0 < 15
+
+
+def test_threads_compute_a_key_once(rs: ResultsStore) -> None:
+    key, other = _key(), _key(experiment="other")
+    calls: list[str] = []
+    results: dict[str, object] = {}
+
+    def slow(tag: str) -> object:
+        calls.append(tag)
+        time.sleep(0.3)
+        return [tag]
+
+    def run(name: str, k: str) -> None:
+        results[name] = rs.get_or_compute(k, lambda: slow(k))
+
+    threads = [
+        threading.Thread(target=run, args=("a", key)),
+        threading.Thread(target=run, args=("b", key)),
+        threading.Thread(target=run, args=("c", other)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert sorted(calls) == sorted([key, other])
+    assert results["a"] == results["b"] == [key] and results["c"] == [other]
+
+
+# --------------------------------------------------------------------------- code version
+
+
+def test_code_version_is_16_hex_and_stable() -> None:
+    v = code_version()
+    assert re.fullmatch(r"[0-9a-f]{16}", v)
+    assert code_version() == v
+
+
+def test_code_version_tracks_sources_and_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "tasks" / "data").mkdir(parents=True)
+    (pkg / "__pycache__").mkdir()
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "tasks" / "data" / "words.txt").write_text("hot cold\n")
+    monkeypatch.setattr(store_mod, "_PACKAGE_DIR", pkg)
+    monkeypatch.setattr(store_mod, "_DATA_DIR", pkg / "tasks" / "data")
+
+    def fresh() -> str:
+        monkeypatch.setattr(store_mod, "_code_version", None)
+        return code_version()
+
+    base = fresh()
+    (pkg / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"ignored")
+    (pkg / "notes.md").write_text("not code")
+    assert fresh() == base
+    (pkg / "tasks" / "data" / "words.txt").write_text("hot cold\nup down\n")
+    changed_data = fresh()
+    assert changed_data != base
+    (pkg / "a.py").write_text("x = 2\n")
+    changed_code = fresh()
+    assert changed_code not in (base, changed_data)
+    (pkg / "a.py").rename(pkg / "b.py")  # same content, new path
+    assert fresh() != changed_code

@@ -1,0 +1,188 @@
+"""The claims' decision logic on synthetic records: each claim holds on data that satisfy it,
+is refuted on data that contradict it, and is inconclusive on too little data."""
+
+import random
+
+import pytest
+
+from icl_core import verdicts as V
+from icl_core.decisions import at_least, at_most
+from icl_core.records import TrialRecord, aggregate
+
+PAIR = ("uppercase", "repeat_word")
+
+
+def rec(layer, position_set, outcome, seed=0, experiment="multi_sweep", pair=PAIR,
+        n_layers=10, condition="", source_clean=True):  # fmt: skip
+    return TrialRecord("m", "llama", n_layers, "rigorous", experiment, pair[0], pair[1], seed,
+                       layer, position_set, outcome, condition=condition,
+                       source_clean_correct=source_clean)  # fmt: skip
+
+
+def trials(layer, position_set, k, n, **kw):
+    return [rec(layer, position_set, "transfer" if i < k else "preserve", seed=i, **kw)
+            for i in range(n)]  # fmt: skip
+
+
+def cells(records):
+    return aggregate(records, source_clean_only=True)
+
+
+def test_zero_and_high_decisions():
+    assert at_most(cells(trials(0, "x", 0, 40)), 0.10).status == "holds"
+    assert at_most(cells(trials(0, "x", 20, 40)), 0.10).status == "refuted"
+    assert at_most(cells(trials(0, "x", 0, 10)), 0.10).status == "inconclusive"
+    assert at_least(cells(trials(0, "x", 40, 40)), 0.5).status == "holds"
+    assert at_least(cells(trials(0, "x", 2, 40)), 0.5).status == "refuted"
+    assert at_least(cells(trials(0, "x", 4, 6)), 0.5).status == "inconclusive"
+    assert at_most([], 0.1).status == "inconclusive"
+
+
+def test_zero_cells_and_source_clean_filter_are_inconclusive_not_passing():
+    excluded = [rec(0, "x", None) for _ in range(5)]
+    excluded = [TrialRecord(**{**r.__dict__, "excluded": "clean_target_wrong"}) for r in excluded]
+    assert at_most(cells(excluded), 0.1).status == "inconclusive"
+    wrong_source = trials(0, "x", 0, 40, source_clean=False)
+    assert aggregate(wrong_source, source_clean_only=True)[0].n == 0
+
+
+def _multi(best_k, input_k, n=40, layers=10, best=3):
+    out = []
+    for layer in range(layers):
+        out += trials(layer, "all_demo", best_k if layer == best else 0, n)
+        out += trials(layer, "input_only", input_k if layer == best else 0, n)
+    return out
+
+
+def test_c2():
+    assert V.c2(cells(_multi(38, 0)), "m", "rigorous").status == "holds"
+    assert V.c2(cells(_multi(38, 30)), "m", "rigorous").status == "refuted"  # input_only high
+    assert V.c2(cells(_multi(5, 0)), "m", "rigorous").status == "refuted"  # never reaches 50%
+    assert V.c2(cells(_multi(5, 0, n=6)), "m", "rigorous").status == "inconclusive"
+
+
+def test_c1_matched_comparison():
+    multi = cells(_multi(38, 0))
+    zero = cells([r for L in range(10) for r in trials(L, "last_demo_token", 0, 40,
+                                                         experiment="single_sweep")])  # fmt: skip
+    assert V.c1(zero, multi, "m", "rigorous").status == "holds"
+    some = cells([r for layer in range(10)
+                  for r in trials(layer, "last_demo_token", 25 if layer == 2 else 0, 40,
+                                  experiment="single_sweep")])  # fmt: skip
+    assert V.c1(some, multi, "m", "rigorous").status == "refuted"
+    no_transfer = cells(_multi(0, 0))
+    assert V.c1(zero, no_transfer, "m", "rigorous").status == "inconclusive"
+
+
+def test_c3_depth_window():
+    def curve(best, n=40, layers=10):
+        rng = random.Random(0)
+        out = []
+        for s in range(n):
+            for layer in range(layers):
+                p = 0.95 if layer == best else 0.05
+                outcome = "transfer" if rng.random() < p else "preserve"
+                out.append(rec(layer, "all_demo", outcome, s))
+        return out
+
+    assert V.c3(curve(3), "m", "rigorous", 10).status == "holds"  # depth 0.3
+    assert V.c3(curve(8), "m", "rigorous", 10).status == "refuted"  # depth 0.8
+    flat = [rec(L, "all_demo", "preserve", s) for s in range(40) for L in range(10)]
+    assert V.c3(flat, "m", "rigorous", 10).status == "inconclusive"
+
+
+def test_c4_by_family():
+    from icl_core.records import Verdict
+
+    def v(status):
+        return Verdict("C", "m", "rigorous", status, "")
+
+    per_model = {"a": ("llama", v("holds"), v("holds")), "b": ("qwen", v("refuted"), v("holds")),
+                 "c": ("gemma", v("holds"), v("inconclusive"))}  # fmt: skip
+    assert V.c4(per_model, "llama", "rigorous").status == "holds"
+    assert V.c4(per_model, "qwen", "rigorous").status == "refuted"
+    assert V.c4(per_model, "gemma", "rigorous").status == "inconclusive"
+
+
+def _tracing(query_correct, demo_correct, n=40, layers=10):
+    out = []
+    for L in range(layers):
+        for ps, k in [("query_input_last", query_correct)] + [
+            (s, demo_correct) for s in V.DEMO_SINGLE_SETS
+        ]:
+            out += [rec(L, ps, "correct" if i < k else "incorrect", i, "tracing") for i in range(n)]
+    return aggregate(out)
+
+
+def test_c5():
+    assert V.c5(_tracing(5, 40), "m", "rigorous", 10).status == "holds"
+    assert V.c5(_tracing(38, 40), "m", "rigorous", 10).status == "refuted"  # query harmless
+    assert V.c5(_tracing(5, 20), "m", "rigorous", 10).status == "refuted"  # demos necessary
+
+
+def test_c6():
+    def rows(k, n):
+        return [{"layer": 3, "position": "last_demo_token", "probe": p, "k": k, "n": n,
+                 "accuracy": k / n, "ci_low": 0, "ci_high": 1}
+                for p in ("centroid", "logreg")]  # fmt: skip
+
+    assert V.c6(rows(80, 80), "m", "rigorous", 3).status == "holds"
+    assert V.c6(rows(40, 80), "m", "rigorous", 3).status == "refuted"
+    assert V.c6(rows(10, 10), "m", "rigorous", 3).status == "inconclusive"
+
+
+def test_c7():
+    tasks = [f"t{i}" for i in range(6)]
+    pairs = [(a, b) for a in tasks for b in tasks if a != b]
+    rng = random.Random(1)
+    rep = {p: rng.random() for p in pairs}
+    surf = {p: rng.random() for p in pairs}
+    matrix_hold = cells([r for p in pairs
+                         for r in trials(3, "all_demo", round(20 * rep[p]), 20,
+                                         experiment="matrix", pair=p)])  # fmt: skip
+    sims = [{"source_task": a, "target_task": b, "surface": surf[(a, b)],
+             "representation": rep[(a, b)]} for a, b in pairs]  # fmt: skip
+    assert V.c7(matrix_hold, sims, "m", "rigorous").status == "holds"
+    swapped = [{**s, "surface": s["representation"], "representation": s["surface"]} for s in sims]
+    assert V.c7(matrix_hold, swapped, "m", "rigorous").status == "refuted"
+
+
+def _thresholds(k_of_size, demos, n=30):
+    out = []
+    for k in V.SUBSET_KS:
+        for s in range(V.SUBSET_DRAWS):
+            out += trials(3, V.subset_set(k, s), k_of_size(k, n), n, experiment="thresholds")
+    out += trials(3, "output_lines", demos[3], n, experiment="thresholds")
+    for m in (1, 2, 3):
+        out += trials(3, f"output_lines@last{m}", demos[m - 1], n, experiment="thresholds")
+    return cells(out)
+
+
+def test_c8():
+    sharp = _thresholds(lambda k, n: 0 if k < 10 else n // 2, (0, 0, 0, 28))
+    assert V.c8(sharp, "m", "rigorous", n_positions=16).status == "holds"
+    gradual = _thresholds(lambda k, n: n * k // 12, (0, 0, 0, 28))
+    assert V.c8(gradual, "m", "rigorous", n_positions=16).status == "refuted"
+    few_demos = _thresholds(lambda k, n: 0 if k < 10 else n // 2, (15, 20, 25, 28))
+    assert V.c8(few_demos, "m", "rigorous", n_positions=16).status == "refuted"
+
+
+def test_c9_and_c10():
+    ok = cells([r for c in V.CONTROLS for r in trials(3, "all_demo", 0, 40, experiment="controls",
+                                                      condition=f"control={c}")])  # fmt: skip
+    assert V.c9(ok, "m", "rigorous").status == "holds"
+    bad = cells(trials(3, "all_demo", 22, 40, experiment="controls", condition="control=shuffled"))
+    assert V.c9(ok + bad, "m", "rigorous").status == "refuted"
+    tasks = [f"t{i}" for i in range(5)]
+    pairs = [(a, b) for a in tasks for b in tasks if a != b]
+    few = cells([r for i, p in enumerate(pairs) for r in trials(
+        3, "all_demo", 8 if i < 3 else 0, 10, experiment="matrix", pair=p)])  # fmt: skip
+    assert V.c10(few, "m", "rigorous").status == "holds"
+    many = cells([r for p in pairs for r in trials(3, "all_demo", 8, 10, experiment="matrix",
+                                                   pair=p)])  # fmt: skip
+    assert V.c10(many, "m", "rigorous").status == "refuted"
+
+
+@pytest.mark.parametrize("claim", ["C1", "C2", "C3", "C5", "C6", "C7", "C8", "C9", "C10"])
+def test_every_claim_has_the_papers_figure(claim):
+    assert V.PAPER[claim]
