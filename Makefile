@@ -16,9 +16,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet $(TORCH_CONSTRAINT) -e ".[dev]"
 	touch $@
 
+PROFILE ?= full
 run: setup
 	$(BIN)/icl-claims models fetch
-	$(BIN)/icl-claims models check
+	$(BIN)/icl-claims run --profile $(PROFILE)
 
 lint: setup
 	$(BIN)/ruff check .

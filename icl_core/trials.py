@@ -144,10 +144,8 @@ def run_conditions(
     if prep.excluded:
         raise ValueError(f"pair is excluded ({prep.excluded}); nothing to run")
     tgt, src = prep.target, prep.source
-    sets = tgt.position_sets()
-    maps = {
-        name: map_positions(src, tgt, sets[name]) for name in {c.position_set for c in conditions}
-    }
+    names = {c.position_set for c in conditions}
+    maps = {name: map_positions(src, tgt, tgt.position_set(name)) for name in names}
     runnable, variants = [], []
     for cond in conditions:
         m = maps[cond.position_set]

@@ -2,7 +2,10 @@
 
 `ci` fits the project's CI on a 2-core CPU (one small model, small N: many claims come out
 inconclusive there, by design, rather than passing on too little data). `full` is the profile
-for a real verdict on the three default zoo models. `paper` names the paper's four models.
+for a real verdict on the three default zoo models, sized to finish in about 1-1.5 hours on a
+2-core CPU: N = 50 trials per cell only for the headline multi-position sweep (C2, C3); the
+other experiments use fewer (before exclusions). `paper` names the paper's four models
+(N = 50 everywhere; realistic only with a GPU and the weights in the local HF cache).
 """
 
 from __future__ import annotations
@@ -42,14 +45,14 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("ci", ("smollm2-135m",), (HEADLINE,), n_multi=12, n_single=12, n_controls=8,
+        Profile("ci", ("smollm2-135m",), (HEADLINE,), n_multi=12, n_single=8, n_controls=8,
                 n_thresholds=6, matrix_tasks=PAPER_TASKS, n_matrix=2,
-                tracing_tasks=("uppercase",), n_tracing=8, n_probe_prompts=10,
+                tracing_tasks=("uppercase",), n_tracing=6, n_probe_prompts=10,
                 n_similarity_prompts=6),
-        Profile("full", DEFAULT_MODELS, (HEADLINE, ("repeat_word", "uppercase")), n_multi=50,
-                n_single=50, n_controls=30, n_thresholds=30, matrix_tasks=PAPER_TASKS,
-                n_matrix=8, tracing_tasks=("uppercase", "repeat_word", "antonym"),
-                n_tracing=30, n_probe_prompts=20, n_similarity_prompts=20),
+        Profile("full", DEFAULT_MODELS, (HEADLINE,), n_multi=50, n_single=30, n_controls=20,
+                n_thresholds=20, matrix_tasks=PAPER_TASKS, n_matrix=4,
+                tracing_tasks=("uppercase",), n_tracing=12, n_probe_prompts=20,
+                n_similarity_prompts=20),
         Profile("paper", tuple(m.name for m in PAPER_MODELS), (HEADLINE,), n_multi=50,
                 n_single=50, n_controls=50, n_thresholds=50, matrix_tasks=PAPER_TASKS,
                 n_matrix=50, tracing_tasks=("uppercase", "repeat_word", "antonym"),

@@ -1,0 +1,73 @@
+"""Experiments on a tiny random model: records are complete, exclusions are counted by reason,
+results are stored once and read back, derived position sets are well formed."""
+
+import pytest
+
+from icl_core.errors import InvalidChoiceError, UnknownNameError
+from icl_core.experiments.patching import PatchingConfig, run_pair, run_patching
+from icl_core.experiments.tracing import TracingConfig, layer_noise_scale, run_task
+from icl_core.models.loading import LoadedModel, ModelInfo
+from icl_core.models.tiny import tiny_model, tiny_tokenizer
+from icl_core.prompts import build_layout, render
+from icl_core.records import aggregate
+from icl_core.store import ResultsStore
+from icl_core.tasks import sample_example
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    tm = tiny_model("qwen2")
+    info = ModelInfo("tiny-qwen2", "qwen", tm.n_layers, 32, "float32", "cpu", "0" * 64, None,
+                     "tiny", "", "Qwen2ForCausalLM", 0.0)  # fmt: skip
+    return LoadedModel(tm.model, tm.tokenizer, info)
+
+
+def test_patching_records_count_every_exclusion(tiny_lm):
+    cfg = PatchingConfig("multi_sweep", (("uppercase", "repeat_word"),), ("all_demo", "query_last"),
+                         n_trials=3)  # fmt: skip
+    records = run_pair(tiny_lm, cfg, "uppercase", "repeat_word")
+    assert len(records) == 3 * 2 * tiny_lm.info.n_layers
+    # random weights never answer: every trial is excluded, by a named reason
+    assert {r.excluded for r in records} == {"clean_target_wrong"}
+    cells = aggregate(records, source_clean_only=True)
+    assert all(c.n == 0 and c.excluded == {"clean_target_wrong": 3} for c in cells)
+
+
+def test_patching_is_stored_once(tiny_lm, tmp_path):
+    store = ResultsStore(tmp_path)
+    cfg = PatchingConfig("multi_sweep", (("uppercase", "first_letter"),), ("all_demo",),
+                         layers=(0, 1), n_trials=2)  # fmt: skip
+    first = run_patching(tiny_lm, cfg, store)
+    again = run_patching(tiny_lm, cfg, store)
+    assert first == again and store.stats.hits == 1 and store.stats.misses == 1
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(UnknownNameError, match="uppercase"):
+        PatchingConfig("x", (("upper", "repeat_word"),), ("all_demo",))
+    with pytest.raises(InvalidChoiceError, match="shuffled"):
+        PatchingConfig("x", (("uppercase", "repeat_word"),), ("all_demo",), control="swap")
+
+
+def test_tracing_records_and_noise_scale(tiny_lm):
+    scale = layer_noise_scale(tiny_lm, n_prompts=100)
+    assert len(scale) == tiny_lm.info.n_layers and all(s > 0 for s in scale)
+    with pytest.raises(InvalidChoiceError, match=">= 100 prompts"):
+        layer_noise_scale(tiny_lm, n_prompts=10)
+    cfg = TracingConfig(("uppercase",), ("query_input_last",), layers=(0, 1), n_trials=2)
+    records = run_task(tiny_lm, cfg, "uppercase", scale)
+    assert len(records) == 2 * 2 and {r.excluded for r in records} == {"clean_target_wrong"}
+    assert all(r.condition == "sigma=3std" for r in records)
+
+
+def test_derived_position_sets():
+    layout = build_layout(render(sample_example("uppercase", seed=1)), tiny_tokenizer(True))
+    lines = layout.position_set("output_lines")
+    sub = layout.position_set("output_lines@k3s1")
+    assert len(sub) == 3 and set(sub) <= set(lines)
+    assert sub == layout.position_set("output_lines@k3s1")  # deterministic
+    assert layout.position_set("output_lines@k999s0") == lines
+    last2 = layout.position_set("output_lines@last2")
+    assert {layout.roles[p].split(".")[0] for p in last2} == {"demo3", "demo4"}
+    with pytest.raises(UnknownNameError, match="k<K>s<S>"):
+        layout.position_set("output_lines@first2")
