@@ -281,13 +281,23 @@ def c9(controls: Sequence[Cell], model: str, protocol: str) -> Verdict:
 
 
 def c10(matrix: Sequence[Cell], model: str, protocol: str) -> Verdict:
-    """C10: only a minority of ordered task pairs transfer >= 50% (point rate) at the best
-    layer. Holds if that fraction is < 1/2; refuted if >= 1/2; inconclusive with < 10 pairs."""
+    """C10: only a minority of ordered task pairs transfer >= 50% at the best layer. A pair
+    transfers confidently if its Wilson lower bound is >= 0.5 and confidently does not if its
+    upper bound is < 0.5. Holds if more than half of the pairs with valid trials confidently do
+    not transfer; refuted if at least half confidently do; else inconclusive (also with fewer
+    than 10 pairs). The point fraction >= 50% is reported as the paper's figure."""
     rows = [c for c in matrix if c.n]
-    big = sorted(c.pair for c in rows if c.rate >= 0.5)
-    fig = f"{len(big)} of {len(rows)} pairs >= 50%: {', '.join(big) or 'none'}"
+    point = sorted(c.pair for c in rows if c.rate >= 0.5)
+    yes = [c.pair for c in rows if c.ci_low >= 0.5]
+    no = [c.pair for c in rows if c.ci_high < 0.5]
+    fig = (f"{len(point)} of {len(rows)} pairs >= 50% (point): {', '.join(point) or 'none'}; "
+           f"confidently >= 50%: {len(yes)}, confidently < 50%: {len(no)}")  # fmt: skip
     if len(rows) < 10:
         d = Decision(INCONCLUSIVE, fig + " (fewer than 10 pairs with valid trials)")
+    elif len(no) > len(rows) / 2:
+        d = Decision(HOLDS, fig)
+    elif len(yes) >= len(rows) / 2:
+        d = Decision(REFUTED, fig)
     else:
-        d = Decision(HOLDS if len(big) < len(rows) / 2 else REFUTED, fig)
-    return _verdict("C10", model, protocol, d, n_pairs=len(rows), transferring=big)
+        d = Decision(INCONCLUSIVE, fig + ": too few trials per pair to tell")
+    return _verdict("C10", model, protocol, d, n_pairs=len(rows), transferring=point)

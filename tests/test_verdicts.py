@@ -176,11 +176,14 @@ def test_c9_and_c10():
     tasks = [f"t{i}" for i in range(5)]
     pairs = [(a, b) for a in tasks for b in tasks if a != b]
     few = cells([r for i, p in enumerate(pairs) for r in trials(
-        3, "all_demo", 8 if i < 3 else 0, 10, experiment="matrix", pair=p)])  # fmt: skip
+        3, "all_demo", 18 if i < 3 else 0, 20, experiment="matrix", pair=p)])  # fmt: skip
     assert V.c10(few, "m", "rigorous").status == "holds"
-    many = cells([r for p in pairs for r in trials(3, "all_demo", 8, 10, experiment="matrix",
+    many = cells([r for p in pairs for r in trials(3, "all_demo", 18, 20, experiment="matrix",
                                                    pair=p)])  # fmt: skip
     assert V.c10(many, "m", "rigorous").status == "refuted"
+    one_each = cells([r for p in pairs for r in trials(3, "all_demo", 1, 1, experiment="matrix",
+                                                       pair=p)])  # fmt: skip
+    assert V.c10(one_each, "m", "rigorous").status == "inconclusive"  # n = 1 decides nothing
 
 
 @pytest.mark.parametrize("claim", ["C1", "C2", "C3", "C5", "C6", "C7", "C8", "C9", "C10"])

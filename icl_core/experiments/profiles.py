@@ -2,9 +2,9 @@
 
 `ci` fits the project's CI on a 2-core CPU (one small model, small N: many claims come out
 inconclusive there, by design, rather than passing on too little data). `full` is the profile
-for a real verdict on the three default zoo models, sized to finish in about 1-1.5 hours on a
-2-core CPU: N = 50 trials per cell only for the headline multi-position sweep (C2, C3); the
-other experiments use fewer (before exclusions). `paper` names the paper's four models
+for a verdict on the three default zoo models, sized to finish in about 1.5 hours on a 2-core
+CPU: N = 40 trials for the headline multi-position sweep (C2, C3), fewer elsewhere (before
+exclusions); SPEC's N >= 50 per cell would take several hours here. `paper` names the paper's four models
 (N = 50 everywhere; realistic only with a GPU and the weights in the local HF cache).
 """
 
@@ -49,10 +49,10 @@ PROFILES: dict[str, Profile] = {
                 n_thresholds=6, matrix_tasks=PAPER_TASKS, n_matrix=2,
                 tracing_tasks=("uppercase",), n_tracing=6, n_probe_prompts=10,
                 n_similarity_prompts=6),
-        Profile("full", DEFAULT_MODELS, (HEADLINE,), n_multi=50, n_single=30, n_controls=20,
-                n_thresholds=20, matrix_tasks=PAPER_TASKS, n_matrix=4,
-                tracing_tasks=("uppercase",), n_tracing=12, n_probe_prompts=20,
-                n_similarity_prompts=20),
+        Profile("full", DEFAULT_MODELS, (HEADLINE,), n_multi=40, n_single=20, n_controls=15,
+                n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=3,
+                tracing_tasks=("uppercase",), n_tracing=8, n_probe_prompts=20,
+                n_similarity_prompts=12),
         Profile("paper", tuple(m.name for m in PAPER_MODELS), (HEADLINE,), n_multi=50,
                 n_single=50, n_controls=50, n_thresholds=50, matrix_tasks=PAPER_TASKS,
                 n_matrix=50, tracing_tasks=("uppercase", "repeat_word", "antonym"),
