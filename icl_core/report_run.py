@@ -58,7 +58,7 @@ def build_report(
             rec = s.records()
             records += rec
             patching = [r for r in rec if r.experiment != "tracing"]
-            cells += aggregate(patching, source_clean_only=True)
+            cells += s.cells(patching)
             cells += aggregate([r for r in rec if r.experiment == "tracing"])
             probes += s.probes
             c3 = s.verdict("C3").details

@@ -71,3 +71,25 @@ def test_derived_position_sets():
     assert {layout.roles[p].split(".")[0] for p in last2} == {"demo3", "demo4"}
     with pytest.raises(UnknownNameError, match="k<K>s<S>"):
         layout.position_set("output_lines@first2")
+
+
+def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
+    """Under protocol "paper" the suite runs the paper's patching (fixed demos, its positions)
+    and counts every trial; claims not yet measured that way say so (inconclusive)."""
+    from dataclasses import replace
+
+    from icl_core.experiments import paper_patching as P
+    from icl_core.experiments.profiles import get_profile
+    from icl_core.experiments.suite import ModelSuite
+
+    seen = []
+    real = P.run_paper_patching
+    monkeypatch.setattr(P, "run_paper_patching", lambda lm, cfg, *a: seen.append(cfg)
+                        or real(lm, replace(cfg, max_new_tokens=2), *a))  # fmt: skip
+    profile = replace(get_profile("ci"), n_multi=2)
+    suite = ModelSuite(tiny_lm, profile, "paper")
+    records = suite.multi
+    assert seen[0].position_sets == P.PAPER_SET_NAMES and seen[0].demos == "fixed"
+    assert {r.protocol for r in records} == {"paper"}
+    assert all(c.n == 2 for c in suite.multi_cells)  # no source-competence filter
+    assert suite.verdict("C9").figure.startswith("not measured under the paper protocol")

@@ -4,8 +4,9 @@
 inconclusive there, by design, rather than passing on too little data). `full` is the profile
 for a verdict on the three default zoo models, sized to finish in about 1.5 hours on a 2-core
 CPU: N = 40 trials for the headline multi-position sweep (C2, C3), fewer elsewhere (before
-exclusions); SPEC's N >= 50 per cell would take several hours here. `paper` names the paper's four models
-(N = 50 everywhere; realistic only with a GPU and the weights in the local HF cache).
+exclusions); SPEC's N >= 50 per cell would take several hours here. `paper` names the
+paper's four models (N = 50 everywhere; realistic only with a GPU and the weights in the local
+HF cache).
 """
 
 from __future__ import annotations

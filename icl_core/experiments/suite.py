@@ -17,6 +17,7 @@ from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.store import ResultsStore, result_key
 from icl_core.tasks import PAPER_TASKS
 
+NOT_UNDER_PAPER = ("C5", "C8", "C9")  # tracing, thresholds, controls: rigorous only for now
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
 THRESHOLD_SETS = tuple(V.subset_set(k, s) for k in V.SUBSET_KS for s in range(V.SUBSET_DRAWS)) + (
     "output_lines",
@@ -40,11 +41,23 @@ class ModelSuite:
     def _patching(
         self, experiment, pairs, sets, layers=None, n=10, control=""
     ) -> list[TrialRecord]:
+        if self.protocol == "paper":
+            return self._paper_patching(experiment, pairs, sets, layers, n)
         cfg = PatchingConfig(
             experiment, tuple(pairs), tuple(sets), layers, n, self.profile.seed,
             control=control, protocol=self.protocol,
         )  # fmt: skip
         return run_patching(self.lm, cfg, self.store, self.progress)
+
+    def _paper_patching(self, experiment, pairs, sets, layers, n) -> list[TrialRecord]:
+        """The released protocol (fixed demos, absolute positions computed the paper's way,
+        mean of 10 source prompts, lenient scorers); trials = the first n of its 50 inputs."""
+        from icl_core.experiments import paper_patching as P
+
+        paper_sets = {"multi_sweep": P.PAPER_SET_NAMES, "single_sweep": P.PAPER_SINGLES}
+        cfg = P.PaperPatchingConfig(experiment, tuple(pairs), paper_sets.get(experiment, sets),
+                                    layers, min(n, 50), seed=self.profile.seed)  # fmt: skip
+        return P.run_paper_patching(self.lm, cfg, self.store, self.progress)
 
     def _stored(self, experiment: str, config: dict, compute: Callable[[], list]) -> list:
         if self.progress:
@@ -77,12 +90,16 @@ class ModelSuite:
     @functools.cached_property
     def controls(self) -> list[TrialRecord]:
         p = self.profile
+        if self.protocol == "paper":
+            return []
         return [r for c in V.CONTROLS for r in self._patching(
             "controls", [HEADLINE], ["all_demo"], (self.best_layer,), p.n_controls, c)]  # fmt: skip
 
     @functools.cached_property
     def thresholds(self) -> list[TrialRecord]:
         p = self.profile
+        if self.protocol == "paper":
+            return []
         return self._patching("thresholds", [HEADLINE], THRESHOLD_SETS, (self.best_layer,),
                               p.n_thresholds)  # fmt: skip
 
@@ -95,6 +112,8 @@ class ModelSuite:
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:
         p = self.profile
+        if self.protocol == "paper":
+            return []
         cfg = TracingConfig(p.tracing_tasks, ("query_input_last",) + V.DEMO_SINGLE_SETS,
                             None, p.n_tracing, p.seed, protocol=self.protocol)  # fmt: skip
         return run_tracing(self.lm, cfg, self.store, self.progress)
@@ -134,8 +153,9 @@ class ModelSuite:
 
     # -- cells -------------------------------------------------------------------------
     def cells(self, records: list[TrialRecord]) -> list[Cell]:
-        """Patching cells count only trials whose clean source prompt was answered correctly."""
-        return aggregate(records, source_clean_only=True)
+        """Rigorous patching cells count only trials whose clean source prompt was answered
+        correctly; the paper protocol counts every trial, as the paper did."""
+        return aggregate(records, source_clean_only=self.protocol == "rigorous")
 
     @functools.cached_property
     def multi_cells(self) -> list[Cell]:
@@ -149,6 +169,9 @@ class ModelSuite:
     # -- verdicts ----------------------------------------------------------------------
     def verdict(self, claim: str) -> Verdict:
         m, pr = self.model, self.protocol
+        if pr == "paper" and claim in NOT_UNDER_PAPER:
+            return Verdict(claim, m, pr, "inconclusive", "not measured under the paper "
+                           "protocol in this version (rigorous only)", V.PAPER[claim])  # fmt: skip
         match claim:
             case "C1":
                 return V.c1(self.cells(self.single), self.multi_cells, m, pr)
