@@ -17,8 +17,21 @@ EXPECTATIONS = json.loads((Path(__file__).parent / "expectations.json").read_tex
 _SUITES: dict[tuple[str, str, str], ModelSuite] = {}
 
 
+_CONFIG: list[pytest.Config] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG[:] = [config]
+
+
 def _progress(message: str) -> None:
-    print(f"[icl-claims] {message}", file=sys.__stderr__, flush=True)
+    """Progress of long experiments, shown live (outside pytest's output capture)."""
+    capman = _CONFIG[0].pluginmanager.getplugin("capturemanager") if _CONFIG else None
+    if capman is None:
+        print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
+        return
+    with capman.global_and_fixture_disabled():
+        print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
 
 
 @pytest.fixture(scope="session")
