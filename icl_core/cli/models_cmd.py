@@ -74,17 +74,37 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forward_seconds(lm, n_tokens: int, repeats: int = 3) -> float:
+    """Median wall time of one forward pass over n_tokens (batch 1), after a warm-up."""
+    import statistics
+
+    import torch
+
+    ids = torch.arange(100, 100 + n_tokens, device=lm.model.device)[None, :]
+    times = []
+    with torch.inference_mode():
+        for i in range(repeats + 1):
+            start = time.perf_counter()
+            lm.model(input_ids=ids)
+            if i:
+                times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def _check(args: argparse.Namespace) -> int:
     from icl_core.models.loading import load_model
 
     reports = []
     for name in args.names or list(DEFAULT_MODELS):
-        info = load_model(name, device=args.device, dtype=args.dtype).info
-        reports.append(info.as_dict())
+        lm = load_model(name, device=args.device, dtype=args.dtype)
+        info = lm.info
+        fwd = _forward_seconds(lm, 64)
+        reports.append({**info.as_dict(), "forward_64_tokens_s": round(fwd, 3)})
         if not args.json:
             print(f"{info.name}: {info.family}, {info.n_layers} layers x {info.hidden}, "
                   f"{info.dtype} on {info.device}, sha256 {info.weights_sha256[:16]}..., "
-                  f"loaded in {info.load_seconds:.1f} s")  # fmt: skip
+                  f"loaded in {info.load_seconds:.1f} s, forward of 64 tokens "
+                  f"{fwd:.3f} s")  # fmt: skip
     if args.json:
         print(json.dumps(reports, indent=2))
     return 0

@@ -39,6 +39,7 @@ import torch
 
 from icl_core.engine import CleanRun, PromptEdit, clean_prefill, generate
 from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
+from icl_core.experiments.units import run_units
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
 from icl_core.prompts.paper_positions import PaperPositions, paper_positions
@@ -426,24 +427,9 @@ def run_paper_patching(lm: LoadedModel, cfg: PaperPatchingConfig, store=None,
                        progress: Progress | None = None) -> list[TrialRecord]:  # fmt: skip
     """Every pair of `cfg`, each computed once per (model, config, code version) via `store`
     (None: no caching); the store unit is one pair, keyed by `cfg.unit(pair)`."""
-    from icl_core.store import result_key
-
-    records: list[TrialRecord] = []
-    for j, (s, t) in enumerate(cfg.pairs, 1):
-        if progress:
-            progress(f"{lm.info.name} {cfg.protocol} {cfg.experiment} "
-                     f"[{j}/{len(cfg.pairs)}] {s} -> {t}")  # fmt: skip
-
-        def compute(s=s, t=t) -> list[dict]:
-            return [r.as_dict() for r in run_paper_pair(lm, cfg, s, t)]
-
-        if store is None:
-            rows = compute()
-        else:
-            key = result_key(lm.info.weights_sha256, cfg.experiment, cfg.unit((s, t)))
-            rows = store.get_or_compute(key, compute, meta={"model": lm.info.name})
-        records += [TrialRecord.from_dict(d) for d in rows]
-    return records
+    units = [(f"{cfg.protocol} {s} -> {t}", cfg.unit((s, t)),
+              lambda s=s, t=t: run_paper_pair(lm, cfg, s, t)) for s, t in cfg.pairs]  # fmt: skip
+    return run_units(lm, cfg.experiment, units, store, progress)
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 
 from icl_core.errors import InvalidChoiceError
+from icl_core.experiments.units import run_units
 from icl_core.models.loading import LoadedModel
 from icl_core.records import TrialRecord
 from icl_core.tasks import PAPER_TASKS, TaskPair, derive_seed, get_task, sample_example, sample_pair
@@ -174,20 +175,6 @@ def run_patching(lm: LoadedModel, cfg: PatchingConfig, store=None,
                  progress: Progress | None = None) -> list[TrialRecord]:  # fmt: skip
     """Every pair of `cfg`, each computed once per (model, config, code version) via `store`
     (None: no caching)."""
-    from icl_core.store import result_key
-
-    records: list[TrialRecord] = []
-    for j, (s, t) in enumerate(cfg.pairs, 1):
-        if progress:
-            progress(f"{lm.info.name} {cfg.experiment} [{j}/{len(cfg.pairs)}] {s} -> {t}")
-
-        def compute(s=s, t=t) -> list[dict]:
-            return [r.as_dict() for r in run_pair(lm, cfg, s, t)]
-
-        if store is None:
-            rows = compute()
-        else:
-            key = result_key(lm.info.weights_sha256, cfg.experiment, cfg.unit((s, t)))
-            rows = store.get_or_compute(key, compute, meta={"model": lm.info.name})
-        records += [TrialRecord.from_dict(d) for d in rows]
-    return records
+    units = [(f"{s} -> {t}", cfg.unit((s, t)), lambda s=s, t=t: run_pair(lm, cfg, s, t))
+             for s, t in cfg.pairs]  # fmt: skip
+    return run_units(lm, cfg.experiment, units, store, progress)

@@ -16,6 +16,7 @@ import torch
 
 from icl_core.engine import PromptEdit, clean_prefill, generate
 from icl_core.errors import InvalidChoiceError, LayoutError
+from icl_core.experiments.units import run_units
 from icl_core.interventions import gaussian_noise
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import build_layout, render
@@ -144,18 +145,6 @@ def run_tracing(lm: LoadedModel, cfg: TracingConfig, store=None,
         return store.get_or_compute(key, lambda: layer_noise_scale(lm, seed=cfg.seed))
 
     sigma_scale = scale()
-    records: list[TrialRecord] = []
-    for j, task in enumerate(cfg.tasks, 1):
-        if progress:
-            progress(f"{lm.info.name} {cfg.experiment} [{j}/{len(cfg.tasks)}] {task}")
-
-        def compute(task=task) -> list[dict]:
-            return [r.as_dict() for r in run_task(lm, cfg, task, sigma_scale)]
-
-        if store is None:
-            rows = compute()
-        else:
-            key = result_key(lm.info.weights_sha256, cfg.experiment, cfg.unit(task))
-            rows = store.get_or_compute(key, compute, meta={"model": lm.info.name})
-        records += [TrialRecord.from_dict(d) for d in rows]
-    return records
+    units = [(task, cfg.unit(task), lambda task=task: run_task(lm, cfg, task, sigma_scale))
+             for task in cfg.tasks]  # fmt: skip
+    return run_units(lm, cfg.experiment, units, store, progress)
