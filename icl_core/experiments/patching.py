@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
 import torch
 
@@ -44,7 +44,6 @@ class PatchingConfig:
     strict: bool = False
     control: str = ""
     protocol: str = "rigorous"
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.control not in CONTROLS:

@@ -11,8 +11,11 @@ from icl_core.models.loading import LoadedModel
 
 def uppercase_prompt(demos: list[str], query: str) -> str:
     """The paper's template: `Input: x` / `Output: y` / blank line, then the open query."""
-    body = "".join(f"Input: {w}\nOutput: {w.upper()}\n\n" for w in demos)
-    return body + f"Input: {query}\nOutput:"
+    from icl_core.prompts import render
+    from icl_core.tasks import ICLExample
+
+    example = ICLExample("uppercase", tuple((w, w.upper()) for w in demos), query, query.upper())
+    return render(example).text
 
 
 @torch.inference_mode()
