@@ -27,10 +27,11 @@ def key_figures(suite) -> dict:
 
 
 def test_key_figures(suite, snapshot, request, pytestconfig):
-    name = request.node.name
+    profile = pytestconfig.getoption("--profile")
+    name = f"{request.node.name}[{profile}]"
     recorded = SNAPSHOTS.is_file() and f"# name: {name}\n" in SNAPSHOTS.read_text()
     if not recorded and not pytestconfig.getoption("--snapshot-update"):
-        pytest.skip(f"no recorded snapshot for {name} under profile "
-                    f"{pytestconfig.getoption('--profile')}; record one with "
-                    f"`pytest claims --model ... --snapshot-update`")  # fmt: skip
-    assert key_figures(suite) == snapshot
+        pytest.skip(f"no recorded snapshot {name}; record one with `pytest "
+                    f"claims/test_snapshots.py --model ... --profile {profile} "
+                    f"--snapshot-update`")  # fmt: skip
+    assert key_figures(suite) == snapshot(name=profile)
