@@ -13,7 +13,6 @@ from icl_core import verdicts as V
 
 pytestmark = [pytest.mark.zoo, pytest.mark.slow]
 SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_snapshots.ambr"
-PER_MODEL_CLAIMS = ("C1", "C2", "C3", "C5", "C6", "C7", "C8", "C9", "C10")
 
 
 def key_figures(suite) -> dict:
@@ -22,7 +21,7 @@ def key_figures(suite) -> dict:
         "best_layer": suite.best_layer,
         "headline_all_demo_rate": None if best is None else round(best.rate, 2),
         "headline_all_demo_n": None if best is None else best.n,
-        "verdicts": {c: suite.verdict(c).status for c in PER_MODEL_CLAIMS},
+        "verdicts": {c: suite.verdict(c).status for c in V.PER_MODEL_CLAIMS},
     }
 
 

@@ -13,8 +13,6 @@ from icl_core.models.loading import load_model
 from icl_core.records import aggregate
 from icl_core.store import ResultsStore, code_version
 
-PER_MODEL_CLAIMS = ("C1", "C2", "C3", "C5", "C6", "C7", "C8", "C9", "C10")
-
 
 def environment(profile: Profile, suites: list[ModelSuite], extra: dict) -> dict:
     import torch
@@ -54,14 +52,15 @@ def build_report(
         for protocol in protocols:
             s = ModelSuite(lm, profile, protocol, store)
             suites.append(s)
-            verdicts += [s.verdict(c) for c in PER_MODEL_CLAIMS]
+            per_claim = {c: s.verdict(c) for c in V.PER_MODEL_CLAIMS}
+            verdicts += per_claim.values()
             rec = s.records()
             records += rec
             patching = [r for r in rec if r.experiment != "tracing"]
             cells += s.cells(patching)
             cells += aggregate([r for r in rec if r.experiment == "tracing"])
             probes += s.probes
-            c3 = s.verdict("C3").details
+            c3 = per_claim["C3"].details
             best_layers.append({"model": s.model, "protocol": protocol, "best_layer": s.best_layer,
                                 "n_layers": s.n_layers, "depth": s.best_layer / s.n_layers,
                                 "ci_low_layer": c3.get("ci_layers", [None, None])[0],

@@ -26,6 +26,7 @@ SINGLE_SETS = ("demo0_output_last", "demo1_output_last", "demo2_output_last",
                "query_input_last", "query_last")  # fmt: skip
 DEMO_SINGLE_SETS = tuple(s for s in SINGLE_SETS if s.startswith("demo"))
 CONTROLS = ("random_source", "noise_matched", "shuffled")
+PER_MODEL_CLAIMS = ("C1", "C2", "C3", "C5", "C6", "C7", "C8", "C9", "C10")  # C4 spans models
 
 PAPER = {
     "C1": "0% transfer at all 28 layers of Llama-3.2-3B; 0% [0, 7%] at L14",
