@@ -17,9 +17,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 PROFILE ?= full
+WORKERS ?= 2
 run: setup
 	$(BIN)/icl-claims models fetch
-	$(BIN)/icl-claims run --profile $(PROFILE)
+	$(BIN)/icl-claims run --profile $(PROFILE) --workers $(WORKERS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -57,7 +57,12 @@ _NOT_RESULT_CODE = (
     "verdicts.py",
     "store.py",
 )
-_code_version: str | None = None
+# Experiment modules: each enters only the versions of the experiments that name it (scoped
+# code version), so an edit to one experiment does not invalidate another's results. The
+# suite and profiles only choose configs, and every choice they make is in the store key.
+_EXPERIMENTS_DIR = "experiments/"
+_SHARED_EXPERIMENT_CODE = ("experiments/units.py", "experiments/__init__.py")
+_code_versions: dict[tuple[str, ...], str] = {}
 _code_version_lock = threading.Lock()
 _held = threading.local()  # entry paths whose lock this thread holds in get_or_compute
 
@@ -81,24 +86,33 @@ def _source_files() -> list[tuple[str, Path]]:
     return sorted(files.items())
 
 
-def code_version() -> str:
+def _in_scope(rel: str, modules: tuple[str, ...]) -> bool:
+    if not rel.startswith(_EXPERIMENTS_DIR) or rel in _SHARED_EXPERIMENT_CODE:
+        return True
+    return rel.removeprefix(_EXPERIMENTS_DIR).removesuffix(".py") in modules
+
+
+def code_version(*modules: str) -> str:
     """First 16 hex chars of a SHA-256 over the package's .py sources that compute results
-    (all but _NOT_RESULT_CODE) and task data files.
+    (all but _NOT_RESULT_CODE) and task data files. Of `icl_core/experiments/`, only the
+    shared units module and the named experiment `modules` (e.g. "patching") count.
 
     Each file contributes its relative path and its bytes (length-prefixed, in sorted path order),
-    so any change of code or data gives a new version. Computed once per process.
+    so any change of code or data gives a new version. Computed once per process and scope.
     """
-    global _code_version
+    scope = tuple(sorted(set(modules)))
     with _code_version_lock:
-        if _code_version is None:
+        if scope not in _code_versions:
             h = hashlib.sha256()
             for rel, path in _source_files():
+                if not _in_scope(rel, scope):
+                    continue
                 content = path.read_bytes()
                 name = rel.encode("utf-8")
                 h.update(len(name).to_bytes(8, "big") + name)
                 h.update(len(content).to_bytes(8, "big") + content)
-            _code_version = h.hexdigest()[:16]
-        return _code_version
+            _code_versions[scope] = h.hexdigest()[:16]
+        return _code_versions[scope]
 
 
 # --------------------------------------------------------------------------- keys

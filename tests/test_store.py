@@ -406,9 +406,9 @@ def test_code_version_tracks_sources_and_data(
     monkeypatch.setattr(store_mod, "_PACKAGE_DIR", pkg)
     monkeypatch.setattr(store_mod, "_DATA_DIR", pkg / "tasks" / "data")
 
-    def fresh() -> str:
-        monkeypatch.setattr(store_mod, "_code_version", None)
-        return code_version()
+    def fresh(*modules: str) -> str:
+        monkeypatch.setattr(store_mod, "_code_versions", {})
+        return code_version(*modules)
 
     base = fresh()
     (pkg / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"ignored")
@@ -422,3 +422,29 @@ def test_code_version_tracks_sources_and_data(
     assert changed_code not in (base, changed_data)
     (pkg / "a.py").rename(pkg / "b.py")  # same content, new path
     assert fresh() != changed_code
+
+
+def test_code_version_scopes_experiment_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "experiments").mkdir(parents=True)
+    for name in ("units", "patching", "tracing", "suite"):
+        (pkg / "experiments" / f"{name}.py").write_text(f"{name} = 1\n")
+    monkeypatch.setattr(store_mod, "_PACKAGE_DIR", pkg)
+    monkeypatch.setattr(store_mod, "_DATA_DIR", pkg / "tasks" / "data")
+
+    def versions() -> dict[str, str]:
+        monkeypatch.setattr(store_mod, "_code_versions", {})
+        return {m: code_version(m) for m in ("patching", "tracing")} | {"": code_version()}
+
+    base = versions()
+    assert len(set(base.values())) == 3
+    (pkg / "experiments" / "tracing.py").write_text("tracing = 2\n")
+    after = versions()
+    assert after["patching"] == base["patching"] and after[""] == base[""]
+    assert after["tracing"] != base["tracing"]
+    (pkg / "experiments" / "suite.py").write_text("suite = 2\n")  # chooses configs only
+    assert versions() == after
+    (pkg / "experiments" / "units.py").write_text("units = 2\n")  # shared by every experiment
+    assert not set(versions().values()) & set(after.values())

@@ -429,7 +429,7 @@ def run_paper_patching(lm: LoadedModel, cfg: PaperPatchingConfig, store=None,
     (None: no caching); the store unit is one pair, keyed by `cfg.unit(pair)`."""
     units = [(f"{cfg.protocol} {s} -> {t}", cfg.unit((s, t)),
               lambda s=s, t=t: run_paper_pair(lm, cfg, s, t)) for s, t in cfg.pairs]  # fmt: skip
-    return run_units(lm, cfg.experiment, units, store, progress)
+    return run_units(lm, cfg.experiment, units, store, progress, code=("paper_patching",))
 
 
 __all__ = [

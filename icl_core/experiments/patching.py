@@ -176,4 +176,4 @@ def run_patching(lm: LoadedModel, cfg: PatchingConfig, store=None,
     (None: no caching)."""
     units = [(f"{s} -> {t}", cfg.unit((s, t)), lambda s=s, t=t: run_pair(lm, cfg, s, t))
              for s, t in cfg.pairs]  # fmt: skip
-    return run_units(lm, cfg.experiment, units, store, progress)
+    return run_units(lm, cfg.experiment, units, store, progress, code=("patching",))

@@ -14,7 +14,7 @@ from icl_core.experiments.profiles import HEADLINE, Profile
 from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.models.loading import LoadedModel
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
-from icl_core.store import ResultsStore, result_key
+from icl_core.store import ResultsStore, code_version, result_key
 from icl_core.tasks import PAPER_TASKS
 
 NOT_UNDER_PAPER = ("C5", "C8", "C9")  # tracing, thresholds, controls: rigorous only for now
@@ -59,12 +59,14 @@ class ModelSuite:
                                     layers, min(n, 50), seed=self.profile.seed)  # fmt: skip
         return P.run_paper_patching(self.lm, cfg, self.store, self.progress)
 
-    def _stored(self, experiment: str, config: dict, compute: Callable[[], list]) -> list:
+    def _stored(self, experiment: str, config: dict, compute: Callable[[], list],
+                code: tuple[str, ...]) -> list:  # fmt: skip
+        """`compute()` once per (model, experiment, config, version of `code`'s modules)."""
         if self.progress:
             self.progress(f"{self.model} {experiment}")
         if self.store is None:
             return compute()
-        key = result_key(self.lm.info.weights_sha256, experiment, config)
+        key = result_key(self.lm.info.weights_sha256, experiment, config, code_version(*code))
         return self.store.get_or_compute(key, compute, meta={"model": self.model})
 
     # -- experiments -------------------------------------------------------------------
@@ -132,7 +134,7 @@ class ModelSuite:
         }
         return self._stored("probes", config, lambda: run_probes(
             self.lm, PAPER_TASKS, p.n_probe_prompts, PROBE_POSITIONS, None, self.protocol,
-            p.seed))  # fmt: skip
+            p.seed), code=("probes",))  # fmt: skip
 
     @functools.cached_property
     def similarity(self) -> list[dict]:
@@ -149,7 +151,7 @@ class ModelSuite:
                                      seed=p.seed, protocol=self.protocol)  # fmt: skip
             return S.pair_similarities(surface, S.representation_similarity_matrix(vectors))
 
-        return self._stored("similarity", config, compute)
+        return self._stored("similarity", config, compute, code=("probes", "similarity"))
 
     # -- cells -------------------------------------------------------------------------
     def cells(self, records: list[TrialRecord]) -> list[Cell]:

@@ -132,7 +132,7 @@ def run_task(
 def run_tracing(lm: LoadedModel, cfg: TracingConfig, store=None,
                 progress: Progress | None = None) -> list[TrialRecord]:  # fmt: skip
     """Every task of `cfg`, each computed once via `store` (None: no caching)."""
-    from icl_core.store import result_key
+    from icl_core.store import code_version, result_key
 
     def scale() -> list[float]:
         if cfg.absolute_sigma is not None:
@@ -140,11 +140,14 @@ def run_tracing(lm: LoadedModel, cfg: TracingConfig, store=None,
         if store is None:
             return layer_noise_scale(lm, seed=cfg.seed)
         key = result_key(
-            lm.info.weights_sha256, "noise_scale", {"n_prompts": 100, "seed": cfg.seed}
+            lm.info.weights_sha256,
+            "noise_scale",
+            {"n_prompts": 100, "seed": cfg.seed},
+            code_version("tracing"),
         )
         return store.get_or_compute(key, lambda: layer_noise_scale(lm, seed=cfg.seed))
 
     sigma_scale = scale()
     units = [(task, cfg.unit(task), lambda task=task: run_task(lm, cfg, task, sigma_scale))
              for task in cfg.tasks]  # fmt: skip
-    return run_units(lm, cfg.experiment, units, store, progress)
+    return run_units(lm, cfg.experiment, units, store, progress, code=("tracing",))
