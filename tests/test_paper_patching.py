@@ -248,3 +248,38 @@ def test_out_of_range_positions_are_counted_not_fatal(llama, monkeypatch):
     assert by_set["all_demo"].outcome is not None and by_set["all_demo"].n_unmatched == n_late
     assert by_set["last_demo"].excluded == "position_out_of_range"
     assert by_set["last_demo"].outcome is None and by_set["last_demo"].target_positions == ()
+
+
+def test_controls_under_the_paper_protocol(llama, monkeypatch):
+    """C9's controls on the paper's plan: random source uses a third task's prompts (scored
+    against the original source), noise keeps each vector's norm, shuffled permutes the
+    vectors; each is named in the condition, and bad names are refused."""
+    with pytest.raises(InvalidChoiceError, match="shuffled"):
+        PaperPatchingConfig("x", (("uppercase", "repeat_word"),), control="shuffle")
+    assert pp.third_task("uppercase", "repeat_word") == "first_letter"
+    base = PaperPatchingConfig("x", (("uppercase", "repeat_word"),), ("all_demo",), layers=(1,),
+                               n_trials=1, **FAST)  # fmt: skip
+    edits = {}
+    real_generate = pp.generate
+
+    def spy(model, tok, ids, variants, *args, **kw):
+        if variants != [[]]:
+            edits[key] = variants[0][0].values.clone()
+        return real_generate(model, tok, ids, variants, *args, **kw)
+
+    monkeypatch.setattr(pp, "generate", spy)
+    records = {}
+    for key in ("", "random_source", "noise_matched", "shuffled"):
+        cfg = dataclasses.replace(base, control=key)
+        records[key] = run_paper_pair(llama, cfg, "uppercase", "repeat_word")
+        (r,) = records[key]
+        assert r.protocol == "paper" and r.condition == (key and f"control={key}")
+        assert r.source_task == "uppercase" and r.outcome is not None
+    assert records["random_source"][0].source_prompt.startswith("Input: ")
+    assert records["random_source"][0].source_prompt != records[""][0].source_prompt
+    plain = edits[""]
+    torch.testing.assert_close(edits["noise_matched"].norm(dim=-1), plain.norm(dim=-1))
+    assert not torch.allclose(edits["noise_matched"], plain)
+    assert not torch.equal(edits["shuffled"], plain)
+    rows = lambda t: sorted(map(tuple, t.tolist()))  # noqa: E731
+    assert rows(edits["shuffled"]) == rows(plain)

@@ -24,6 +24,11 @@ positions "roles" (role mapping of `icl_core.prompts.map_positions`, see ROLE_SE
 "strict" (`icl_core.scoring.classify`), source "paired" (one source prompt: the source's prompt
 number i with the target's query). Switched ingredients name the protocol
 ("paper+scorer=strict") and the record's `condition` ("scorer=strict").
+Controls (claim C9), as in the rigorous protocol's `patching.CONTROLS`: "random_source" (the
+source prompts are those of a third task; transfer still means the original source's answer),
+"noise_matched" (each patched vector replaced by Gaussian noise of the same norm), "shuffled"
+(the patched vectors permuted across the set's positions); named in `condition`
+("control=shuffled").
 
 Known deviation: decoding stops at the first newline (engine), where the release generated 30
 tokens and stripped before taking the first line; only an output starting with a newline scores
@@ -39,6 +44,7 @@ import torch
 
 from icl_core.engine import CleanRun, PromptEdit, clean_prefill, generate
 from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
+from icl_core.experiments.patching import CONTROLS, _transform
 from icl_core.experiments.units import run_units
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
@@ -46,6 +52,7 @@ from icl_core.prompts.paper_positions import PaperPositions, paper_positions
 from icl_core.records import TrialRecord
 from icl_core.scoring import classify, first_line
 from icl_core.tasks import (
+    PAPER_TASKS,
     ICLExample,
     derive_seed,
     get_task,
@@ -56,6 +63,7 @@ from icl_core.tasks import (
     paper_task_names,
     sample_example,
 )
+from icl_core.trials import Condition
 
 PAPER_SET_NAMES = ("all_demo", "output_only", "input_only", "last_demo")
 PAPER_SINGLES = ("last_demo_token", "query_first")
@@ -98,6 +106,7 @@ class PaperPatchingConfig:
     positions: str = "paper"
     scorer: str = "paper"
     source: str = "mean"
+    control: str = ""
     max_new_tokens: int = PAPER_MAX_NEW_TOKENS
 
     def __post_init__(self) -> None:
@@ -110,6 +119,8 @@ class PaperPatchingConfig:
                 raise InvalidChoiceError(
                     f"{name}={getattr(self, name)!r}; valid: {INGREDIENTS[name]}"
                 )
+        if self.control not in CONTROLS:
+            raise InvalidChoiceError(f"control={self.control!r}; valid: {CONTROLS}")
         for name in self.position_sets:
             if name not in POSITION_SETS:
                 raise UnknownNameError("position set", name, POSITION_SETS)
@@ -135,8 +146,10 @@ class PaperPatchingConfig:
 
     @property
     def condition(self) -> str:
-        """The switched ingredients as a record condition ("" for the paper's way)."""
-        return ",".join(f"{k}={v}" for k, v in self.switched)
+        """The switched ingredients and the control as a record condition ("" for the paper's
+        way)."""
+        parts = [f"{k}={v}" for k, v in self.switched]
+        return ",".join(parts + [f"control={self.control}"] * bool(self.control))
 
     def unit(self, pair: tuple[str, str]) -> dict:
         """The store key's config for one pair."""
@@ -352,10 +365,16 @@ def _layers(lm: LoadedModel, cfg: PaperPatchingConfig) -> tuple[int, ...]:
     return layers
 
 
+def third_task(source: str, target: str) -> str:
+    """The random-source control's task: the first of the paper's eight tasks that is
+    neither."""
+    return next(t for t in PAPER_TASKS if t not in (source, target))
+
+
 def _sources(lm, cfg, source: str, i: int, query: str, layers, cached: list[PaperPrompt] | None
              ) -> list[PaperPrompt]:  # fmt: skip
     """The source prompts of trial i: the shared mean prompts (`cached` once built), or the
-    paired prompt with the target's query."""
+    paired prompt with the target's query. The random-source control uses the third task's."""
     if cfg.source == "mean":
         if cached is not None:
             return cached
@@ -374,6 +393,7 @@ def run_paper_pair(lm: LoadedModel, cfg: PaperPatchingConfig, source: str, targe
     layers = _layers(lm, cfg)
     conds = [(name, layer) for name in cfg.position_sets for layer in layers]
     info = lm.info
+    prompt_task = third_task(source, target) if cfg.control == "random_source" else source
     mean_sources: list[PaperPrompt] | None = None
     records: list[TrialRecord] = []
     for i in range(cfg.n_trials):
@@ -384,7 +404,7 @@ def run_paper_pair(lm: LoadedModel, cfg: PaperPatchingConfig, source: str, targe
                     target_task=target, seed=seed, condition=cfg.condition,
                     target_prompt=render(t_example, "paper").text)  # fmt: skip
         try:
-            sources = _sources(lm, cfg, source, i, t_example.query, layers, mean_sources)
+            sources = _sources(lm, cfg, prompt_task, i, t_example.query, layers, mean_sources)
             tgt = capture(lm, cfg, t_example, layers, keep_run=True)
         except LayoutError:
             records += [TrialRecord(**base, layer=layer, position_set=name, outcome=None,
@@ -395,11 +415,13 @@ def run_paper_pair(lm: LoadedModel, cfg: PaperPatchingConfig, source: str, targe
         first = sources[0]
         base["source_prompt"] = first.text
         base["source_clean_correct"] = clean_correct(
-            cfg.scorer, source, first.clean_output, first.example.query
+            cfg.scorer, prompt_task, first.clean_output, first.example.query
         )
         plans = {name: patch_plan(cfg, name, sources, tgt) for name in cfg.position_sets}
         runnable = [(n, layer) for n, layer in conds if plans[n].target_positions]
-        variants = [[PromptEdit(layer, plans[n].target_positions, plans[n].values(sources, layer))]
+        transform = _transform(cfg.control, seed) or (lambda values, _: values)
+        variants = [[PromptEdit(layer, plans[n].target_positions,
+                                transform(plans[n].values(sources, layer), Condition(n, layer)))]
                     for n, layer in runnable]  # fmt: skip
         gens = dict(zip(runnable, _generate(lm, cfg, tgt, variants), strict=True))
         q = t_example.query
@@ -429,12 +451,13 @@ def run_paper_patching(lm: LoadedModel, cfg: PaperPatchingConfig, store=None,
     (None: no caching); the store unit is one pair, keyed by `cfg.unit(pair)`."""
     units = [(f"{cfg.protocol} {s} -> {t}", cfg.unit((s, t)),
               lambda s=s, t=t: run_paper_pair(lm, cfg, s, t)) for s, t in cfg.pairs]  # fmt: skip
-    return run_units(lm, cfg.experiment, units, store, progress, code=("paper_patching",))
+    code = ("paper_patching", "patching")
+    return run_units(lm, cfg.experiment, units, store, progress, code=code)
 
 
 __all__ = [
     "INGREDIENTS", "PAPER_SET_NAMES", "PAPER_SINGLES", "POSITION_SETS", "ROLE_SET_NAMES",
     "PaperPatchingConfig", "PaperPrompt", "PatchPlan", "capture", "clean_correct",
     "paper_layer_grid", "paper_noise_sigmas", "patch_plan", "prompt_example",
-    "run_paper_pair", "run_paper_patching", "score_outcome", "task_answer",
+    "run_paper_pair", "run_paper_patching", "score_outcome", "task_answer", "third_task",
 ]  # fmt: skip
