@@ -105,33 +105,42 @@ def c1(single: Sequence[Cell], multi: Sequence[Cell], model: str, protocol: str)
 
 
 def c3(multi_records: Sequence[TrialRecord], model: str, protocol: str, n_layers: int,
-       pair=HEADLINE_PAIR, seed: int = 0) -> Verdict:  # fmt: skip
-    """C3: the bootstrap interval of the argmax layer of all_demo transfer (every layer swept)
-    lies within depth [0.2, 0.4]; refuted if the window of layers not significantly below the
-    best layer lies entirely outside it. Needs the best transfer to be significant."""
+       pair=HEADLINE_PAIR, seed: int = 0, layers: Sequence[int] | None = None,
+       source_clean_only: bool = True) -> Verdict:  # fmt: skip
+    """C3: the bootstrap interval of the argmax layer of all_demo transfer over the swept
+    `layers` (default: every layer) lies within depth [0.2, 0.4]; refuted if the window of
+    layers not significantly below the best layer lies entirely outside it. Needs the best
+    transfer to be significant. `source_clean_only`: count only trials whose clean source
+    prompt was answered correctly (rigorous; the paper protocol counts every trial)."""
     name = pair_name(pair)
+    layers = list(range(n_layers)) if layers is None else sorted(layers)
     rows = [r for r in multi_records if r.pair == name and r.position_set == "all_demo"
-            and r.outcome is not None and r.source_clean_correct]  # fmt: skip
+            and r.outcome is not None
+            and (r.source_clean_correct or not source_clean_only)]  # fmt: skip
     seeds = sorted({r.seed for r in rows})
     by = {(r.layer, r.seed): r.outcome == "transfer" for r in rows}
-    seeds = [s for s in seeds if all((L, s) in by for L in range(n_layers))]
+    seeds = [s for s in seeds if all((L, s) in by for L in layers)]
     if len(seeds) < 2:
         return _verdict("C3", model, protocol, Decision(INCONCLUSIVE, f"{name}: {len(seeds)} "
                         "complete trials; the argmax cannot be bootstrapped"))  # fmt: skip
-    outcomes = np.array([[by[(L, s)] for s in seeds] for L in range(n_layers)], dtype=int)
+    outcomes = np.array([[by[(L, s)] for s in seeds] for L in layers], dtype=int)
     res = bootstrap_argmax(outcomes, seed=seed)
+    best, ci_low, ci_high = layers[res.best], layers[res.ci_low], layers[res.ci_high]
+    window = [layers[i] for i in res.window]
     lo, hi = DEPTH_WINDOW
     k_best = int(outcomes[res.best].sum())
-    details = dict(best_layer=res.best, depth=res.best / n_layers, ci_layers=[res.ci_low,
-                   res.ci_high], window=list(res.window), n=len(seeds), k=k_best)  # fmt: skip
-    figure = (f"best layer {res.best}/{n_layers} (depth {res.best / n_layers:.2f}, "
-              f"{k_best}/{len(seeds)}), bootstrap 95% interval layers {res.ci_low}-{res.ci_high}"
-              f", window {list(res.window)}")  # fmt: skip
+    details = dict(best_layer=best, depth=best / n_layers, ci_layers=[ci_low, ci_high],
+                   window=window, n=len(seeds), k=k_best, layers_swept=len(layers))  # fmt: skip
+    figure = (f"best layer {best}/{n_layers} (depth {best / n_layers:.2f}, "
+              f"{k_best}/{len(seeds)}), bootstrap 95% interval layers {ci_low}-{ci_high}"
+              f", window {window}")  # fmt: skip
+    if len(layers) < n_layers:
+        figure += f" ({len(layers)} of {n_layers} layers swept: {layers})"
     if clopper_pearson_upper(k_best, len(seeds)) <= ZERO_MARGIN or k_best == 0:
         d = Decision(INCONCLUSIVE, figure + ": no significant transfer at any layer")
-    elif lo <= res.ci_low / n_layers and res.ci_high / n_layers <= hi:
+    elif lo <= ci_low / n_layers and ci_high / n_layers <= hi:
         d = Decision(HOLDS, figure)
-    elif not any(lo <= L / n_layers <= hi for L in res.window):
+    elif not any(lo <= L / n_layers <= hi for L in window):
         d = Decision(REFUTED, figure + f": no layer of the window lies in depth {lo}-{hi}")
     else:
         d = Decision(INCONCLUSIVE, figure + ": the interval is wider than the depth window")

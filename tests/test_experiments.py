@@ -78,6 +78,7 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     and counts every trial; claims not yet measured that way say so (inconclusive)."""
     from dataclasses import replace
 
+    from icl_core import verdicts as V
     from icl_core.experiments import paper_patching as P
     from icl_core.experiments.profiles import get_profile
     from icl_core.experiments.suite import ModelSuite
@@ -86,10 +87,31 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     real = P.run_paper_patching
     monkeypatch.setattr(P, "run_paper_patching", lambda lm, cfg, *a: seen.append(cfg)
                         or real(lm, replace(cfg, max_new_tokens=2), *a))  # fmt: skip
-    profile = replace(get_profile("ci"), n_multi=2)
+    profile = replace(get_profile("ci"), n_multi=2, n_controls=1)
     suite = ModelSuite(tiny_lm, profile, "paper")
     records = suite.multi
+    grid = tuple(P.paper_layer_grid(suite.n_layers))
     assert seen[0].position_sets == P.PAPER_SET_NAMES and seen[0].demos == "fixed"
+    assert seen[0].layers is None  # every layer computed (shared with paper+layers=all) ...
+    assert {r.layer for r in records} == set(grid) == set(suite.sweep_layers)  # ... grid read
     assert {r.protocol for r in records} == {"paper"}
     assert all(c.n == 2 for c in suite.multi_cells)  # no source-competence filter
-    assert suite.verdict("C9").figure.startswith("not measured under the paper protocol")
+    assert suite.best_layer in grid
+    assert suite.verdict("C5").figure.startswith("not measured under the paper protocol")
+    controls = suite.controls
+    assert {r.condition for r in controls} == {f"control={c}" for c in V.CONTROLS}
+    assert {r.layer for r in controls} == {suite.best_layer}
+    assert suite.verdict("C9").status in ("holds", "refuted", "inconclusive")
+
+    every = ModelSuite(tiny_lm, profile, "paper+layers=all")
+    n_cfg = len(seen)
+    assert every.sweep_layers == tuple(range(suite.n_layers))
+    assert {r.layer for r in every.multi} == set(range(suite.n_layers))
+    assert seen[n_cfg].layers is None and seen[n_cfg].protocol == "paper"  # the same run
+    assert {r.protocol for r in every.multi} == {"paper+layers=all"}  # named as measured
+
+    sampled = ModelSuite(tiny_lm, profile, "paper+demos=sampled")
+    assert {r.protocol for r in sampled.multi} == {"paper+demos=sampled"}
+    assert seen[-1].layers == grid and seen[-1].demos == "sampled"  # ablations sweep the grid
+    assert sampled.probe_protocol == "rigorous" and suite.probe_protocol == "paper"
+    assert sampled.verdict("C10").figure.startswith("the pair matrix is measured")

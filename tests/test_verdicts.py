@@ -91,6 +91,22 @@ def test_c3_depth_window():
     assert V.c3(flat, "m", "rigorous", 10).status == "inconclusive"
 
 
+def test_c3_on_a_layer_grid_and_counting_every_trial():
+    """The paper's grid (depths 0.3-0.59 of 10 layers: 3, 4, 5): the best swept layer is the
+    shallowest even where the true peak (layer 1) was never swept; without the source filter
+    (paper protocol) trials whose clean source is wrong count too."""
+    rng = random.Random(1)
+    rows = [rec(L, "all_demo", "transfer" if rng.random() < (0.9 if L in (1, 3) else 0.05)
+                else "preserve", s, source_clean=s % 2 == 0)
+            for s in range(40) for L in range(10)]  # fmt: skip
+    full = V.c3(rows, "m", "rigorous", 10)
+    assert full.details["best_layer"] == 1 and full.details["n"] == 20
+    grid = V.c3(rows, "m", "paper", 10, layers=(5, 3, 4), source_clean_only=False)
+    assert grid.details["best_layer"] == 3 and grid.details["n"] == 40
+    assert grid.details["layers_swept"] == 3 and "3 of 10 layers swept" in grid.figure
+    assert set(grid.details["window"]) <= {3, 4, 5}
+
+
 def test_c4_by_family():
     from icl_core.records import Verdict
 

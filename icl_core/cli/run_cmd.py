@@ -8,13 +8,17 @@ import time
 from pathlib import Path
 
 from icl_core.experiments.profiles import PROFILES, get_profile
+from icl_core.experiments.protocols import CHOICES as PROTOCOL_CHOICES
+from icl_core.experiments.protocols import expand_protocols
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="check the claims (pytest) and write the report")
     p.add_argument("--models", nargs="+", metavar="NAME", help="default: the profile's models")
     p.add_argument("--profile", default="full", choices=list(PROFILES))
-    p.add_argument("--protocol", default="rigorous", choices=["rigorous", "paper", "both"])
+    p.add_argument("--protocol", default="rigorous", choices=PROTOCOL_CHOICES,
+                   help="both: rigorous, paper and the paper protocol with each ingredient "
+                        "switched alone (the ablations)")  # fmt: skip
     p.add_argument("--out", type=Path, help="report folder (default reports/<profile>-<time>)")
     p.add_argument("--workers", type=int, default=1, help="pytest-xdist workers (1: serial)")
     p.add_argument("--device", default="auto")
@@ -47,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     code = int(pytest.main(pytest_argv(args, models, out / "junit.xml")))
     elapsed = time.perf_counter() - start
-    protocols = ["rigorous", "paper"] if args.protocol == "both" else [args.protocol]
+    protocols = expand_protocols(args.protocol)
     extra = {"pytest_exit_code": code, "claims_wall_seconds": round(elapsed, 1)}
     report = build_report(out, models, profile, protocols, args.device, args.dtype, extra)
     print(f"icl-claims: report written to {report} (pytest exit code {code}, "

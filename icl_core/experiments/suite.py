@@ -4,6 +4,7 @@ so the two cannot diverge."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from collections.abc import Callable
@@ -11,13 +12,15 @@ from collections.abc import Callable
 from icl_core import verdicts as V
 from icl_core.experiments.patching import PatchingConfig, run_patching
 from icl_core.experiments.profiles import HEADLINE, Profile
+from icl_core.experiments.protocols import parse_protocol
 from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.models.loading import LoadedModel
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.store import ResultsStore, code_version, result_key
 from icl_core.tasks import PAPER_TASKS
 
-NOT_UNDER_PAPER = ("C5", "C8", "C9")  # tracing, thresholds, controls: rigorous only for now
+NOT_UNDER_PAPER = ("C5", "C8")  # tracing, thresholds: rigorous only in this version
+NOT_IN_ABLATIONS = ("C7", "C10")  # the pair matrix: rigorous and paper only
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
 THRESHOLD_SETS = tuple(V.subset_set(k, s) for k in V.SUBSET_KS for s in range(V.SUBSET_DRAWS)) + (
     "output_lines",
@@ -28,36 +31,59 @@ THRESHOLD_SETS = tuple(V.subset_set(k, s) for k in V.SUBSET_KS for s in range(V.
 
 
 class ModelSuite:
-    """Lazy experiment results for (model, profile, protocol). `store=None`: no caching."""
+    """Lazy experiment results for (model, profile, protocol). `store=None`: no caching.
+
+    Under the paper protocol and its ablations (`protocols`), the layer sweeps cover the
+    paper's layer grid unless layers=all; "paper" itself sweeps every layer (shared with
+    "paper+layers=all" through the store) and reads only the grid's layers."""
 
     def __init__(self, lm: LoadedModel, profile: Profile, protocol: str = "rigorous",
                  store: ResultsStore | None = None,
                  progress: Callable[[str], None] | None = None):  # fmt: skip
+        self.spec = parse_protocol(protocol)
         self.lm, self.profile, self.protocol = lm, profile, protocol
         self.store, self.progress = store, progress
         self.model = lm.info.name
         self.n_layers = lm.info.n_layers
 
+    @property
+    def sweep_layers(self) -> tuple[int, ...]:
+        """The layers the claims read from the layer sweeps."""
+        if self.spec.is_paper and self.spec.ingredient("layers") == "grid":
+            from icl_core.experiments.paper_patching import paper_layer_grid
+
+            return tuple(paper_layer_grid(self.n_layers))
+        return tuple(range(self.n_layers))
+
     def _patching(
         self, experiment, pairs, sets, layers=None, n=10, control=""
     ) -> list[TrialRecord]:
-        if self.protocol == "paper":
-            return self._paper_patching(experiment, pairs, sets, layers, n)
+        if self.spec.is_paper:
+            return self._paper_patching(experiment, pairs, sets, layers, n, control)
         cfg = PatchingConfig(
             experiment, tuple(pairs), tuple(sets), layers, n, self.profile.seed,
             control=control, protocol=self.protocol,
         )  # fmt: skip
         return run_patching(self.lm, cfg, self.store, self.progress)
 
-    def _paper_patching(self, experiment, pairs, sets, layers, n) -> list[TrialRecord]:
+    def _paper_patching(self, experiment, pairs, sets, layers, n, control) -> list[TrialRecord]:
         """The released protocol (fixed demos, absolute positions computed the paper's way,
-        mean of 10 source prompts, lenient scorers); trials = the first n of its 50 inputs."""
+        mean of 10 source prompts, lenient scorers) with this protocol's switched ingredients;
+        trials = the first n of its 50 inputs. Sweeps (layers=None) of an ablation cover
+        `sweep_layers`; the paper's own sweep covers every layer."""
         from icl_core.experiments import paper_patching as P
 
         paper_sets = {"multi_sweep": P.PAPER_SET_NAMES, "single_sweep": P.PAPER_SINGLES}
+        if layers is None and self.spec.is_ablation and len(self.sweep_layers) < self.n_layers:
+            layers = self.sweep_layers
+        switched = {k: v for k, v in self.spec.switched if k != "layers"}
         cfg = P.PaperPatchingConfig(experiment, tuple(pairs), paper_sets.get(experiment, sets),
-                                    layers, min(n, 50), seed=self.profile.seed)  # fmt: skip
-        return P.run_paper_patching(self.lm, cfg, self.store, self.progress)
+                                    layers, min(n, 50), seed=self.profile.seed, control=control,
+                                    **switched)  # fmt: skip
+        kept = set(self.sweep_layers)
+        return [r if r.protocol == self.protocol else dataclasses.replace(r, protocol=self.protocol)
+                for r in P.run_paper_patching(self.lm, cfg, self.store, self.progress)
+                if r.layer in kept]  # fmt: skip
 
     def _stored(self, experiment: str, config: dict, compute: Callable[[], list],
                 code: tuple[str, ...]) -> list:  # fmt: skip
@@ -83,24 +109,23 @@ class ModelSuite:
     @functools.cached_property
     def best_layer(self) -> int:
         """Argmax layer of all_demo transfer on the headline pair (the paper's depth 0.3 if
-        nothing transfers, so that later experiments still have a layer)."""
+        nothing transfers, so that later experiments still have a layer: the swept layer
+        nearest to it)."""
         best = V.best_cell(self.multi_cells, V.pair_name(HEADLINE))
         if best is None or best.k == 0:
-            return round(0.3 * self.n_layers)
+            return min(self.sweep_layers, key=lambda x: abs(x - 0.3 * self.n_layers))
         return best.layer
 
     @functools.cached_property
     def controls(self) -> list[TrialRecord]:
         p = self.profile
-        if self.protocol == "paper":
-            return []
         return [r for c in V.CONTROLS for r in self._patching(
             "controls", [HEADLINE], ["all_demo"], (self.best_layer,), p.n_controls, c)]  # fmt: skip
 
     @functools.cached_property
     def thresholds(self) -> list[TrialRecord]:
         p = self.profile
-        if self.protocol == "paper":
+        if self.spec.is_paper:
             return []
         return self._patching("thresholds", [HEADLINE], THRESHOLD_SETS, (self.best_layer,),
                               p.n_thresholds)  # fmt: skip
@@ -108,13 +133,15 @@ class ModelSuite:
     @functools.cached_property
     def matrix(self) -> list[TrialRecord]:
         p = self.profile
+        if self.spec.is_ablation:
+            return []
         pairs = list(itertools.permutations(p.matrix_tasks, 2))
         return self._patching("matrix", pairs, ["all_demo"], (self.best_layer,), p.n_matrix)
 
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:
         p = self.profile
-        if self.protocol == "paper":
+        if self.spec.is_paper:
             return []
         cfg = TracingConfig(p.tracing_tasks, ("query_input_last",) + V.DEMO_SINGLE_SETS,
                             None, p.n_tracing, p.seed, protocol=self.protocol)  # fmt: skip
@@ -130,11 +157,18 @@ class ModelSuite:
             "n_prompts": p.n_probe_prompts,
             "positions": list(PROBE_POSITIONS),
             "seed": p.seed,
-            "protocol": self.protocol,
+            "protocol": self.probe_protocol,
         }
         return self._stored("probes", config, lambda: run_probes(
-            self.lm, PAPER_TASKS, p.n_probe_prompts, PROBE_POSITIONS, None, self.protocol,
+            self.lm, PAPER_TASKS, p.n_probe_prompts, PROBE_POSITIONS, None, self.probe_protocol,
             p.seed), code=("probes",))  # fmt: skip
+
+    @property
+    def probe_protocol(self) -> str:
+        """Probes depend on the demos ingredient only: fixed demos are the paper's probe
+        prompts, sampled demos the rigorous ones."""
+        sampled = not self.spec.is_paper or self.spec.ingredient("demos") == "sampled"
+        return "rigorous" if sampled else "paper"
 
     @functools.cached_property
     def similarity(self) -> list[dict]:
@@ -157,7 +191,7 @@ class ModelSuite:
     def cells(self, records: list[TrialRecord]) -> list[Cell]:
         """Rigorous patching cells count only trials whose clean source prompt was answered
         correctly; the paper protocol counts every trial, as the paper did."""
-        return aggregate(records, source_clean_only=self.protocol == "rigorous")
+        return aggregate(records, source_clean_only=not self.spec.is_paper)
 
     @functools.cached_property
     def multi_cells(self) -> list[Cell]:
@@ -171,16 +205,27 @@ class ModelSuite:
     # -- verdicts ----------------------------------------------------------------------
     def verdict(self, claim: str) -> Verdict:
         m, pr = self.model, self.protocol
-        if pr == "paper" and claim in NOT_UNDER_PAPER:
+        if self.spec.is_paper and claim in NOT_UNDER_PAPER:
             return Verdict(claim, m, pr, "inconclusive", "not measured under the paper "
                            "protocol in this version (rigorous only)", V.PAPER[claim])  # fmt: skip
+        if self.spec.is_ablation and claim in NOT_IN_ABLATIONS:
+            return Verdict(claim, m, pr, "inconclusive", "the pair matrix is measured under "
+                           "the rigorous and paper protocols only", V.PAPER[claim])  # fmt: skip
         match claim:
             case "C1":
                 return V.c1(self.cells(self.single), self.multi_cells, m, pr)
             case "C2":
                 return V.c2(self.multi_cells, m, pr)
             case "C3":
-                return V.c3(self.multi, m, pr, self.n_layers, seed=self.profile.seed)
+                return V.c3(
+                    self.multi,
+                    m,
+                    pr,
+                    self.n_layers,
+                    seed=self.profile.seed,
+                    layers=self.sweep_layers,
+                    source_clean_only=not self.spec.is_paper,
+                )
             case "C5":
                 return V.c5(aggregate(self.tracing), m, pr, self.n_layers)
             case "C6":
