@@ -46,7 +46,7 @@ def build_report(
     from icl_core.report import write_report
 
     store = ResultsStore()
-    suites, verdicts, records, cells, probes, best_layers = [], [], [], [], [], []
+    suites, verdicts, records, cells, probes, best_layers, figures = [], [], [], [], [], [], []
     for name in models:
         lm = load_model(name, device=device, dtype=dtype)
         for protocol in protocols:
@@ -59,7 +59,8 @@ def build_report(
             patching = [r for r in rec if r.experiment != "tracing"]
             cells += s.cells(patching)
             cells += aggregate([r for r in rec if r.experiment == "tracing"])
-            probes += s.probes
+            probes += [{**r, "protocol": protocol} for r in s.probes]
+            figures += s.headline_figures()
             c3 = per_claim["C3"].details
             best_layers.append({"model": s.model, "protocol": protocol, "best_layer": s.best_layer,
                                 "n_layers": s.n_layers, "depth": s.best_layer / s.n_layers,
@@ -72,4 +73,5 @@ def build_report(
             verdicts.append(V.c4(per_model, family, protocol))
     env = environment(profile, suites, extra or {})
     return write_report(out, records, cells, verdicts, env,
-                        extra_tables={"probes": probes, "best_layers": best_layers})  # fmt: skip
+                        extra_tables={"probes": probes, "best_layers": best_layers,
+                                      "headline_figures": figures})  # fmt: skip

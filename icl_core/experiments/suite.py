@@ -21,6 +21,7 @@ from icl_core.tasks import PAPER_TASKS
 
 NOT_UNDER_PAPER = ("C5", "C8")  # tracing, thresholds: rigorous only in this version
 NOT_IN_ABLATIONS = ("C7", "C10")  # the pair matrix: rigorous and paper only
+C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
 THRESHOLD_SETS = tuple(V.subset_set(k, s) for k in V.SUBSET_KS for s in range(V.SUBSET_DRAWS)) + (
     "output_lines",
@@ -239,6 +240,59 @@ class ModelSuite:
             case "C10":
                 return V.c10(self.cells(self.matrix), m, pr)
         raise ValueError(f"claim {claim!r} is not a per-model claim (C4 spans models)")
+
+    def headline_figures(self) -> list[dict]:
+        """One number per claim that the protocols can be compared on (SPEC 6 attribution),
+        each a row {model, protocol, claim, figure, value, k, n, ci_low, ci_high, layer,
+        what}; `value` is a rate (Wilson 95% interval) except C3's depth (interval: the
+        bootstrap interval of the argmax layer, as depths). Claims not measured under this
+        protocol are left out. C1: the highest transfer at the paper's single positions
+        (last demo token, first query token; rigorous counterparts demo4_output_last,
+        last_separator and query_first) over the swept layers of the headline pair. C2:
+        all_demo at the best layer. C5: the lowest query-noise disruption in the first half
+        of depth. C6: the nearest-centroid probe at the last demo token, best layer. C9: the
+        highest control transfer."""
+        rows: list[dict] = []
+
+        def add(claim, what, value, k=None, n=None, lo=None, hi=None, layer=None):
+            rows.append(dict(model=self.model, protocol=self.protocol, claim=claim,
+                             what=what, value=value, k=k, n=n, ci_low=lo, ci_high=hi,
+                             layer=layer))  # fmt: skip
+
+        def add_cell(claim, what, c):
+            add(claim, what, c.rate, c.k, c.n, c.ci_low, c.ci_high, c.layer)
+
+        pair = V.pair_name(HEADLINE)
+        singles = [c for c in self.cells(self.single) if c.pair == pair and c.n
+                   and c.position_set in C1_POSITIONS]  # fmt: skip
+        if singles:
+            top = max(singles, key=lambda c: (c.rate, -c.layer))
+            add_cell("C1", f"max single-position transfer ({top.position_set})", top)
+        best = V.best_cell(self.multi_cells, pair)
+        if best is not None:
+            add_cell("C2", "all_demo transfer at the best layer", best)
+            c3 = self.verdict("C3").details
+            if "best_layer" in c3:
+                lo, hi = (x / self.n_layers for x in c3["ci_layers"])
+                add("C3", "depth of the best layer", c3["depth"], c3["k"], c3["n"], lo, hi,
+                    c3["best_layer"])  # fmt: skip
+        if not self.spec.is_paper:
+            early = [c for c in aggregate(self.tracing) if c.position_set == "query_input_last"
+                     and c.layer / self.n_layers < 0.5 and c.n]  # fmt: skip
+            if early:
+                top = max(early, key=lambda c: (c.rate, -c.layer))
+                add("C5", "lowest query-noise disruption, first half of depth", 1 - top.rate,
+                    top.n - top.k, top.n, 1 - top.ci_high, 1 - top.ci_low, top.layer)  # fmt: skip
+        probe = [r for r in self.probes if r["layer"] == self.best_layer
+                 and r["position"] == "last_demo_token" and r["probe"] == "centroid"]  # fmt: skip
+        for r in probe:
+            add("C6", "nearest-centroid probe at the last demo token", r["accuracy"], r["k"],
+                r["n"], r["ci_low"], r["ci_high"], r["layer"])  # fmt: skip
+        controls = [c for c in self.cells(self.controls) if c.n]
+        if controls:
+            top = max(controls, key=lambda c: c.rate)
+            add_cell("C9", f"max control transfer ({top.condition.split('=')[-1]})", top)
+        return rows
 
     def records(self) -> list[TrialRecord]:
         """Every trial record computed so far (for reports)."""

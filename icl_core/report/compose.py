@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from icl_core.records import Cell, TrialRecord, Verdict
+from icl_core.report.attribution import comparison_blocks
 from icl_core.report.document import Block, Bullets, Heading, Image, Paragraph
 from icl_core.report.figures import FigureInfo
 from icl_core.report.tables import (
@@ -192,6 +193,7 @@ def compose_report(
         Paragraph(files),
         *summary_blocks(records, cells, verdicts, environment, n_layers),
         *verdict_blocks(verdicts),
+        *comparison_blocks(extra_tables.get("headline_figures", []), verdicts),
         *experiment_blocks(cells, figures),
         *figure_blocks(figures),
         *extra_table_blocks(extra_tables, extra_csv or {}),
