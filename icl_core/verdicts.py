@@ -163,13 +163,15 @@ def c4(per_model: dict[str, tuple[str, Verdict, Verdict]], family: str, protocol
                    PAPER["C4"], {"models": list(models)})  # fmt: skip
 
 
-def c5(tracing: Sequence[Cell], model: str, protocol: str, n_layers: int) -> Verdict:
-    """C5: noise (3 sigma) at the query token leaves accuracy <= 50% (disruption >= 0.5) at
-    every layer in the first half of depth; at any single demo output token accuracy >= 90%
-    (disruption <= 0.10) at every layer. Accuracy over clean-correct prompts."""
-    early = [c for c in _select(tracing, position_set="query_input_last")
-             if c.layer / n_layers < 0.5]  # fmt: skip
-    demos = [c for c in tracing if c.position_set in DEMO_SINGLE_SETS]
+def c5(tracing: Sequence[Cell], model: str, protocol: str, n_layers: int,
+       query_set: str = "query_input_last",
+       demo_sets: Sequence[str] = DEMO_SINGLE_SETS) -> Verdict:  # fmt: skip
+    """C5: noise at the query token (`query_set`) leaves accuracy <= 50% (disruption >= 0.5)
+    at every layer in the first half of depth; at any single demo token (`demo_sets`)
+    accuracy >= 90% (disruption <= 0.10) at every layer. Accuracy over clean-correct prompts;
+    every noise condition of the cells counts (rigorous: 3 sigma; paper: each of its scales)."""
+    early = [c for c in _select(tracing, position_set=query_set) if c.layer / n_layers < 0.5]
+    demos = [c for c in tracing if c.position_set in demo_sets]
     d = combine(at_most(early, 1 - QUERY_DISRUPTION), at_least(demos, 1 - DEMO_DISRUPTION))
     return _verdict("C5", model, protocol, d)
 

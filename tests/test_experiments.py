@@ -97,7 +97,11 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     assert {r.protocol for r in records} == {"paper"}
     assert all(c.n == 2 for c in suite.multi_cells)  # no source-competence filter
     assert suite.best_layer in grid
-    assert suite.verdict("C5").figure.startswith("not measured under the paper protocol")
+    assert suite.verdict("C8").figure.startswith("not measured under the paper protocol")
+    tracing = suite.tracing  # the paper's noise at its positions, grid layers read
+    assert {r.position_set for r in tracing} == {"query_first", "last_demo_token"}
+    assert {r.layer for r in tracing} == set(grid) and {r.protocol for r in tracing} == {"paper"}
+    assert suite.verdict("C5").status == "inconclusive"  # a random model: all clean-wrong
     controls = suite.controls
     assert {r.condition for r in controls} == {f"control={c}" for c in V.CONTROLS}
     assert {r.layer for r in controls} == {suite.best_layer}

@@ -19,7 +19,7 @@ from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.store import ResultsStore, code_version, result_key
 from icl_core.tasks import PAPER_TASKS
 
-NOT_UNDER_PAPER = ("C5", "C8")  # tracing, thresholds: rigorous only in this version
+NOT_UNDER_PAPER = ("C8",)  # thresholds: rigorous only in this version
 NOT_IN_ABLATIONS = ("C7", "C10")  # the pair matrix: rigorous and paper only
 C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
@@ -143,10 +143,25 @@ class ModelSuite:
     def tracing(self) -> list[TrialRecord]:
         p = self.profile
         if self.spec.is_paper:
-            return []
+            return self._paper_tracing()
         cfg = TracingConfig(p.tracing_tasks, ("query_input_last",) + V.DEMO_SINGLE_SETS,
                             None, p.n_tracing, p.seed, protocol=self.protocol)  # fmt: skip
         return run_tracing(self.lm, cfg, self.store, self.progress)
+
+    def _paper_tracing(self) -> list[TrialRecord]:
+        """The release's noise (absolute scales) at the paper's single positions, with this
+        protocol's demos, positions and scorer; layers as for the sweeps."""
+        from icl_core.experiments import paper_tracing as T
+
+        p = self.profile
+        full = len(self.sweep_layers) == self.n_layers or not self.spec.is_ablation
+        switched = {k: v for k, v in self.spec.switched if k in ("demos", "positions", "scorer")}
+        cfg = T.PaperTracingConfig(p.tracing_tasks, None if full else self.sweep_layers,
+                                   p.n_tracing, seed=p.seed, **switched)  # fmt: skip
+        kept = set(self.sweep_layers)
+        return [r if r.protocol == self.protocol else dataclasses.replace(r, protocol=self.protocol)
+                for r in T.run_paper_tracing(self.lm, cfg, self.store, self.progress)
+                if r.layer in kept]  # fmt: skip
 
     @functools.cached_property
     def probes(self) -> list[dict]:
@@ -228,7 +243,8 @@ class ModelSuite:
                     source_clean_only=not self.spec.is_paper,
                 )
             case "C5":
-                return V.c5(aggregate(self.tracing), m, pr, self.n_layers)
+                return V.c5(aggregate(self.tracing), m, pr, self.n_layers,
+                            *self.tracing_sets)  # fmt: skip
             case "C6":
                 return V.c6(self.probes, m, pr, self.best_layer)
             case "C7":
@@ -240,6 +256,13 @@ class ModelSuite:
             case "C10":
                 return V.c10(self.cells(self.matrix), m, pr)
         raise ValueError(f"claim {claim!r} is not a per-model claim (C4 spans models)")
+
+    @property
+    def tracing_sets(self) -> tuple[str, tuple[str, ...]]:
+        """C5's (query position, single demo positions) under this protocol."""
+        if self.spec.is_paper:
+            return "query_first", ("last_demo_token",)
+        return "query_input_last", V.DEMO_SINGLE_SETS
 
     def headline_figures(self) -> list[dict]:
         """One number per claim that the protocols can be compared on (SPEC 6 attribution),
@@ -276,13 +299,13 @@ class ModelSuite:
                 lo, hi = (x / self.n_layers for x in c3["ci_layers"])
                 add("C3", "depth of the best layer", c3["depth"], c3["k"], c3["n"], lo, hi,
                     c3["best_layer"])  # fmt: skip
-        if not self.spec.is_paper:
-            early = [c for c in aggregate(self.tracing) if c.position_set == "query_input_last"
-                     and c.layer / self.n_layers < 0.5 and c.n]  # fmt: skip
-            if early:
-                top = max(early, key=lambda c: (c.rate, -c.layer))
-                add("C5", "lowest query-noise disruption, first half of depth", 1 - top.rate,
-                    top.n - top.k, top.n, 1 - top.ci_high, 1 - top.ci_low, top.layer)  # fmt: skip
+        early = [c for c in aggregate(self.tracing) if c.position_set == self.tracing_sets[0]
+                 and c.layer / self.n_layers < 0.5 and c.n]  # fmt: skip
+        if early:
+            top = max(early, key=lambda c: (c.rate, -c.layer))
+            add("C5", f"lowest query-noise disruption, first half of depth ({top.condition})",
+                1 - top.rate, top.n - top.k, top.n, 1 - top.ci_high, 1 - top.ci_low,
+                top.layer)  # fmt: skip
         probe = [r for r in self.probes if r["layer"] == self.best_layer
                  and r["position"] == "last_demo_token" and r["probe"] == "centroid"]  # fmt: skip
         for r in probe:
