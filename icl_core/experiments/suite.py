@@ -269,7 +269,8 @@ class ModelSuite:
         each a row {model, protocol, claim, figure, value, k, n, ci_low, ci_high, layer,
         what}; `value` is a rate (Wilson 95% interval) except C3's depth (interval: the
         bootstrap interval of the argmax layer, as depths). Claims not measured under this
-        protocol are left out. C1: the highest transfer at the paper's single positions
+        protocol are left out; "C2 (all valid trials)" repeats C2 without the source-competence
+        filter (rigorous only). C1: the highest transfer at the paper's single positions
         (last demo token, first query token; rigorous counterparts demo4_output_last,
         last_separator and query_first) over the swept layers of the headline pair. C2:
         all_demo at the best layer. C5: the lowest query-noise disruption in the first half
@@ -294,6 +295,11 @@ class ModelSuite:
         best = V.best_cell(self.multi_cells, pair)
         if best is not None:
             add_cell("C2", "all_demo transfer at the best layer", best)
+        if not self.spec.is_paper:  # SPEC 5.4: also over every valid trial, competent or not
+            every = V.best_cell(aggregate(self.multi), pair)
+            if every is not None:
+                add_cell("C2 (all valid trials)", "all_demo transfer at its best layer, "
+                         "clean source right or wrong", every)  # fmt: skip
             c3 = self.verdict("C3").details
             if "best_layer" in c3:
                 lo, hi = (x / self.n_layers for x in c3["ci_layers"])
