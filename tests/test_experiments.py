@@ -102,6 +102,9 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     assert {r.position_set for r in tracing} == {"query_first", "last_demo_token"}
     assert {r.layer for r in tracing} == set(grid) and {r.protocol for r in tracing} == {"paper"}
     assert suite.verdict("C5").status == "inconclusive"  # a random model: all clean-wrong
+    figures = {f["claim"]: f for f in suite.headline_figures()}
+    assert {"C1", "C2", "C9"} <= set(figures) and "C8" not in figures
+    assert all(f["protocol"] == "paper" and f["n"] for f in figures.values())
     controls = suite.controls
     assert {r.condition for r in controls} == {f"control={c}" for c in V.CONTROLS}
     assert {r.layer for r in controls} == {suite.best_layer}
