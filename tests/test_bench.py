@@ -2,18 +2,14 @@
 
 import pytest
 
+from fixtures.models import tiny_loaded
 from icl_core.bench import bench_generation, bench_sweep
 from icl_core.errors import InterventionError
-from icl_core.models.loading import LoadedModel, ModelInfo
-from icl_core.models.tiny import tiny_model
 
 
 @pytest.fixture(scope="module")
 def tiny_lm():
-    tm = tiny_model("llama")
-    info = ModelInfo("tiny-llama", "llama", tm.n_layers, 32, "float32", "cpu", "", None, "tiny",
-                     "", "LlamaForCausalLM", 0.0)  # fmt: skip
-    return LoadedModel(tm.model, tm.tokenizer, info)
+    return tiny_loaded("llama")
 
 
 def test_generation_timings_are_positive(tiny_lm):

@@ -3,11 +3,11 @@ results are stored once and read back, derived position sets are well formed."""
 
 import pytest
 
+from fixtures.models import tiny_loaded
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.patching import PatchingConfig, run_pair, run_patching
 from icl_core.experiments.tracing import TracingConfig, layer_noise_scale, run_task
-from icl_core.models.loading import LoadedModel, ModelInfo
-from icl_core.models.tiny import tiny_model, tiny_tokenizer
+from icl_core.models.tiny import tiny_tokenizer
 from icl_core.prompts import build_layout, render
 from icl_core.records import aggregate
 from icl_core.store import ResultsStore
@@ -16,10 +16,7 @@ from icl_core.tasks import sample_example
 
 @pytest.fixture(scope="module")
 def tiny_lm():
-    tm = tiny_model("qwen2")
-    info = ModelInfo("tiny-qwen2", "qwen", tm.n_layers, 32, "float32", "cpu", "0" * 64, None,
-                     "tiny", "", "Qwen2ForCausalLM", 0.0)  # fmt: skip
-    return LoadedModel(tm.model, tm.tokenizer, info)
+    return tiny_loaded("qwen2")
 
 
 def test_patching_records_count_every_exclusion(tiny_lm):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import icl_core.experiments.paper_patching as pp
+from fixtures.models import tiny_loaded
 from icl_core.engine import Generation
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.paper_patching import (
@@ -21,8 +22,6 @@ from icl_core.experiments.paper_patching import (
     run_paper_patching,
     score_outcome,
 )
-from icl_core.models.loading import LoadedModel, ModelInfo
-from icl_core.models.tiny import tiny_model
 from icl_core.prompts import render
 from icl_core.prompts.paper_positions import paper_positions
 from icl_core.records import aggregate
@@ -36,21 +35,14 @@ def prompt_text(task: str, i: int) -> str:
     return render(paper_example(task, i), "paper").text
 
 
-def _lm(arch: str) -> LoadedModel:
-    tm = tiny_model(arch)
-    info = ModelInfo(f"tiny-{arch}", arch, tm.n_layers, 32, "float32", "cpu", "0" * 64, None,
-                     "tiny", "", type(tm.model).__name__, 0.0)  # fmt: skip
-    return LoadedModel(tm.model, tm.tokenizer, info)
-
-
 @pytest.fixture(scope="module")
 def llama():  # BOS-prepending tiny tokenizer
-    return _lm("llama")
+    return tiny_loaded("llama")
 
 
 @pytest.fixture(scope="module")
 def qwen():  # no BOS, "\n\n" merged
-    return _lm("qwen2")
+    return tiny_loaded("qwen2")
 
 
 def test_paper_layer_grid():

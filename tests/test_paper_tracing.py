@@ -6,23 +6,15 @@ import dataclasses
 import pytest
 
 import icl_core.experiments.paper_tracing as T
+from fixtures.models import tiny_loaded
 from icl_core.errors import InvalidChoiceError
 from icl_core.experiments.paper_patching import capture, prompt_example
-from icl_core.models.loading import LoadedModel, ModelInfo
-from icl_core.models.tiny import tiny_model
 from icl_core.store import ResultsStore
-
-
-def _lm(arch: str) -> LoadedModel:
-    tm = tiny_model(arch)
-    info = ModelInfo(f"tiny-{arch}", arch, tm.n_layers, 32, "float32", "cpu", "0" * 64, None,
-                     "tiny", "", type(tm.model).__name__, 0.0)  # fmt: skip
-    return LoadedModel(tm.model, tm.tokenizer, info)
 
 
 @pytest.fixture(scope="module")
 def llama():
-    return _lm("llama")
+    return tiny_loaded("llama")
 
 
 def correct_always(monkeypatch):

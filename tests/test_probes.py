@@ -4,7 +4,7 @@ including SPEC 2.1 flaw 1 (fixed demos make a demo-position probe trivially perf
 import numpy as np
 import pytest
 
-from fixtures.models import get_tiny
+from fixtures.models import tiny_loaded
 from icl_core.errors import InterventionError, InvalidChoiceError, LayoutError, UnknownNameError
 from icl_core.experiments import probes
 from icl_core.experiments.probes import (
@@ -16,23 +16,16 @@ from icl_core.experiments.probes import (
     run_probes,
     split_prompts,
 )
-from icl_core.models.loading import LoadedModel, ModelInfo
+from icl_core.models.loading import LoadedModel
 from icl_core.models.tiny import TINY_ARCHS
 from icl_core.tasks import PAPER_TASKS
 
 FEW_TASKS = ("uppercase", "linear_2x", "sentiment")
 
 
-def _lm(arch: str) -> LoadedModel:
-    tm = get_tiny(arch)
-    info = ModelInfo(f"tiny-{arch}", arch, tm.n_layers, 32, "float32", "cpu", "", None, "tiny",
-                     "", "", 0.0)  # fmt: skip
-    return LoadedModel(tm.model, tm.tokenizer, info)
-
-
 @pytest.fixture(scope="module")
 def tiny_lm() -> LoadedModel:
-    return _lm("llama")
+    return tiny_loaded("llama")
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +145,7 @@ def test_paper_protocol_gives_identical_demo_states(arch):
     """SPEC 2.1 flaw 1: with the release's fixed demos every prompt of a task shares its text up
     to the query, so states before the query are one vector per task (up to float rounding of
     different sequence lengths, ~1e-8 here), while the query position still varies."""
-    bank = collect_states(_lm(arch), FEW_TASKS, 4, protocol="paper")
+    bank = collect_states(tiny_loaded(arch), FEW_TASKS, 4, protocol="paper")
     for L in range(4):
         for c in range(len(FEW_TASKS)):
             for pos in ("last_demo_token", "demo0_output_last"):

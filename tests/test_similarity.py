@@ -4,7 +4,7 @@ matrices, task vectors on a tiny model, and the ordered-pair table."""
 import numpy as np
 import pytest
 
-from fixtures.models import get_tiny
+from fixtures.models import tiny_loaded
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.similarity import (
     FEATURE_NAMES,
@@ -17,7 +17,7 @@ from icl_core.experiments.similarity import (
     task_pairs,
     task_vectors,
 )
-from icl_core.models.loading import LoadedModel, ModelInfo
+from icl_core.models.loading import LoadedModel
 from icl_core.tasks import PAPER_TASKS
 
 
@@ -27,10 +27,7 @@ def _f(pairs) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def tiny_lm() -> LoadedModel:
-    tm = get_tiny("llama")
-    info = ModelInfo("tiny-llama", "llama", tm.n_layers, 32, "float32", "cpu", "", None, "tiny",
-                     "", "", 0.0)  # fmt: skip
-    return LoadedModel(tm.model, tm.tokenizer, info)
+    return tiny_loaded("llama")
 
 
 def test_ten_features():
