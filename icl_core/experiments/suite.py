@@ -81,10 +81,7 @@ class ModelSuite:
         cfg = P.PaperPatchingConfig(experiment, tuple(pairs), paper_sets.get(experiment, sets),
                                     layers, min(n, 50), seed=self.profile.seed, control=control,
                                     **switched)  # fmt: skip
-        kept = set(self.sweep_layers)
-        return [r if r.protocol == self.protocol else dataclasses.replace(r, protocol=self.protocol)
-                for r in P.run_paper_patching(self.lm, cfg, self.store, self.progress)
-                if r.layer in kept]  # fmt: skip
+        return self._as_read(P.run_paper_patching(self.lm, cfg, self.store, self.progress))
 
     def _stored(self, experiment: str, config: dict, compute: Callable[[], list],
                 code: tuple[str, ...]) -> list:  # fmt: skip
@@ -158,10 +155,14 @@ class ModelSuite:
         switched = {k: v for k, v in self.spec.switched if k in ("demos", "positions", "scorer")}
         cfg = T.PaperTracingConfig(p.tracing_tasks, None if full else self.sweep_layers,
                                    p.n_tracing, seed=p.seed, **switched)  # fmt: skip
+        return self._as_read(T.run_paper_tracing(self.lm, cfg, self.store, self.progress))
+
+    def _as_read(self, records: list[TrialRecord]) -> list[TrialRecord]:
+        """The records on `sweep_layers`, named by this protocol (a run shared with another
+        protocol, e.g. "paper" and "paper+layers=all", carries the computing protocol's name)."""
         kept = set(self.sweep_layers)
         return [r if r.protocol == self.protocol else dataclasses.replace(r, protocol=self.protocol)
-                for r in T.run_paper_tracing(self.lm, cfg, self.store, self.progress)
-                if r.layer in kept]  # fmt: skip
+                for r in records if r.layer in kept]  # fmt: skip
 
     @functools.cached_property
     def probes(self) -> list[dict]:
