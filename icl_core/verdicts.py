@@ -11,12 +11,13 @@ import numpy as np
 
 from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED, Decision, at_least, at_most, combine
 from icl_core.records import Cell, TrialRecord, Verdict
-from icl_core.stats import bootstrap_argmax, clopper_pearson_upper, holm, pearson
+from icl_core.stats import binom_test_greater, bootstrap_argmax, holm, pearson
 
 HEADLINE_PAIR = ("uppercase", "repeat_word")
 ZERO_MARGIN = 0.10  # C1, C2 (input_only), C8 (1-3 demos), C9
 HIGH_TRANSFER = 0.5  # C2, C8 (5 demos)
 DEPTH_WINDOW = (0.2, 0.4)  # C3
+MIN_BOOTSTRAP_TRIALS = 10  # C3: fewer trials make the bootstrap interval of the argmax too narrow
 QUERY_DISRUPTION = 0.5  # C5: noise at the query disrupts >= 50% in the first half of depth
 DEMO_DISRUPTION = 0.10  # C5: noise at any single demo output token disrupts <= 10%
 PROBE_ACCURACY = 0.95  # C6
@@ -120,9 +121,10 @@ def c3(multi_records: Sequence[TrialRecord], model: str, protocol: str, n_layers
     seeds = sorted({r.seed for r in rows})
     by = {(r.layer, r.seed): r.outcome == "transfer" for r in rows}
     seeds = [s for s in seeds if all((L, s) in by for L in layers)]
-    if len(seeds) < 2:
-        return _verdict("C3", model, protocol, Decision(INCONCLUSIVE, f"{name}: {len(seeds)} "
-                        "complete trials; the argmax cannot be bootstrapped"))  # fmt: skip
+    if len(seeds) < MIN_BOOTSTRAP_TRIALS:
+        reason = (f"{name}: {len(seeds)} complete trials; the argmax bootstrap needs >= "
+                  f"{MIN_BOOTSTRAP_TRIALS}")  # fmt: skip
+        return _verdict("C3", model, protocol, Decision(INCONCLUSIVE, reason))
     outcomes = np.array([[by[(L, s)] for s in seeds] for L in layers], dtype=int)
     res = bootstrap_argmax(outcomes, seed=seed)
     best, ci_low, ci_high = layers[res.best], layers[res.ci_low], layers[res.ci_high]
@@ -136,8 +138,9 @@ def c3(multi_records: Sequence[TrialRecord], model: str, protocol: str, n_layers
               f", window {window}")  # fmt: skip
     if len(layers) < n_layers:
         figure += f" ({len(layers)} of {n_layers} layers swept: {layers})"
-    if clopper_pearson_upper(k_best, len(seeds)) <= ZERO_MARGIN or k_best == 0:
-        d = Decision(INCONCLUSIVE, figure + ": no significant transfer at any layer")
+    if binom_test_greater(k_best, len(seeds), ZERO_MARGIN) >= 0.05:
+        d = Decision(INCONCLUSIVE, figure + ": the best layer's transfer is not significantly "
+                     f"above {ZERO_MARGIN:.0%}")  # fmt: skip
     elif lo <= ci_low / n_layers and ci_high / n_layers <= hi:
         d = Decision(HOLDS, figure)
     elif not any(lo <= L / n_layers <= hi for L in window):

@@ -89,6 +89,11 @@ def test_c3_depth_window():
     assert V.c3(curve(8), "m", "rigorous", 10).status == "refuted"  # depth 0.8
     flat = [rec(L, "all_demo", "preserve", s) for s in range(40) for L in range(10)]
     assert V.c3(flat, "m", "rigorous", 10).status == "inconclusive"
+    few = [r for r in curve(3) if r.seed < V.MIN_BOOTSTRAP_TRIALS - 1]  # too few to bootstrap
+    assert V.c3(few, "m", "rigorous", 10).status == "inconclusive"
+    weak = [rec(L, "all_demo", "transfer" if L == 3 and s < 2 else "preserve", s)
+            for s in range(40) for L in range(10)]  # fmt: skip
+    assert V.c3(weak, "m", "rigorous", 10).status == "inconclusive"  # 2/40: not above 10%
 
 
 def test_c3_on_a_layer_grid_and_counting_every_trial():
