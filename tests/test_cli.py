@@ -50,3 +50,29 @@ def test_inspect_prompt_json_paper_protocol(capsys):
         lines = prompt["position_sets"]["output_lines"]
         assert any(roles[i].endswith(".output_label") for i in lines)
     assert target["paper_misplaced"] > 0  # Qwen merges "\n\n": the paper's count drifts
+
+
+def test_report_command_writes_a_report_from_the_store(tmp_path, monkeypatch, capsys):
+    """`icl-claims report` on a local model folder: the report folder with its verdicts; a
+    second call reads everything from the store."""
+    from icl_core.models.tiny import tiny_model
+
+    tm = tiny_model("llama")
+    tm.model.save_pretrained(tmp_path / "m")
+    tm.tokenizer.save_pretrained(tmp_path / "m")
+    monkeypatch.setenv("ICL_CLAIMS_CACHE", str(tmp_path / "cache"))
+    argv = ["report", "--models", str(tmp_path / "m"), "--profile", "ci", "--out",
+            str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 0
+    assert "report written to" in capsys.readouterr().out
+    verdicts = json.loads((tmp_path / "out" / "verdicts.json").read_text())
+    assert {v["claim"] for v in verdicts["verdicts"]} >= {"C1", "C2", "C3", "C9", "C10"}
+    assert main([*argv[:-1], str(tmp_path / "again")]) == 0
+    again = (tmp_path / "again" / "verdicts.json").read_text()
+    assert again == (tmp_path / "out" / "verdicts.json").read_text()
+
+
+def test_bad_protocol_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--protocol", "paper+demos=random"])
+    assert exc.value.code == 2 and "paper+demos=sampled" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """`icl-claims run`: run the claim tests through pytest, then write the report from the same
-stored results (so the tests and the report cannot diverge)."""
+stored results (so the tests and the report cannot diverge). `icl-claims report`: the report
+alone, from the store."""
 
 from __future__ import annotations
 
@@ -12,19 +13,46 @@ from icl_core.experiments.protocols import CHOICES as PROTOCOL_CHOICES
 from icl_core.experiments.protocols import expand_protocols
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="check the claims (pytest) and write the report")
+def add_selection(p: argparse.ArgumentParser) -> None:
+    """The options that choose what a run covers and where its report goes."""
     p.add_argument("--models", nargs="+", metavar="NAME", help="default: the profile's models")
     p.add_argument("--profile", default="full", choices=list(PROFILES))
     p.add_argument("--protocol", default="rigorous", choices=PROTOCOL_CHOICES,
                    help="both: rigorous, paper and the paper protocol with each ingredient "
                         "switched alone (the ablations)")  # fmt: skip
     p.add_argument("--out", type=Path, help="report folder (default reports/<profile>-<time>)")
-    p.add_argument("--workers", type=int, default=1, help="pytest-xdist workers (1: serial)")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="check the claims (pytest) and write the report")
+    add_selection(p)
+    p.add_argument("--workers", type=int, default=1, help="pytest-xdist workers (1: serial)")
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     p.set_defaults(func=_run)
+    r = sub.add_parser("report", help="write the report from the results store (no pytest; "
+                       "experiments missing from the store are computed)")  # fmt: skip
+    add_selection(r)
+    r.set_defaults(func=_report)
+
+
+def _out(args: argparse.Namespace) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or Path("reports") / f"{args.profile}-{args.protocol}-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _report(args: argparse.Namespace) -> int:
+    from icl_core.report_run import build_report
+
+    profile = get_profile(args.profile)
+    models = args.models or list(profile.models)
+    report = build_report(_out(args), models, profile, expand_protocols(args.protocol),
+                          args.device, args.dtype)  # fmt: skip
+    print(f"icl-claims: report written to {report}")
+    return 0
 
 
 def pytest_argv(args: argparse.Namespace, models: list[str], junit: Path) -> list[str]:
@@ -45,9 +73,7 @@ def _run(args: argparse.Namespace) -> int:
 
     profile = get_profile(args.profile)
     models = args.models or list(profile.models)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = args.out or Path("reports") / f"{args.profile}-{args.protocol}-{stamp}"
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out(args)
     start = time.perf_counter()
     code = int(pytest.main(pytest_argv(args, models, out / "junit.xml")))
     elapsed = time.perf_counter() - start
