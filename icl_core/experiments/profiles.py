@@ -3,9 +3,9 @@
 `ci` fits the project's CI on a 2-core CPU (one small model, small N: many claims come out
 inconclusive there, by design, rather than passing on too little data). `full` is the profile
 for a verdict on the three default zoo models: N = 40 trials for the headline multi-position
-sweep (C2, C3), fewer elsewhere (before exclusions). Measured on the 2-core CPU: about 30-45
-minutes for smollm2-135m, so roughly 3-4 hours for the three models; SPEC's N >= 50 per cell
-would take longer still. `paper` names the
+sweep (C2, C3), fewer elsewhere (before exclusions). Measured on the 2-core CPU with 2 xdist
+workers: 74 minutes for the three models (rigorous); SPEC's N >= 50 valid trials per cell
+would take several times longer. `paper` names the
 paper's four models (N = 50 everywhere; realistic only with a GPU and the weights in the local
 HF cache).
 """
