@@ -79,6 +79,7 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     from icl_core.experiments import paper_patching as P
     from icl_core.experiments.profiles import get_profile
     from icl_core.experiments.suite import ModelSuite
+    from icl_core.records import Verdict
 
     seen = []
     real = P.run_paper_patching
@@ -102,6 +103,11 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     figures = {f["claim"]: f for f in suite.headline_figures()}
     assert {"C1", "C2", "C9"} <= set(figures) and "C8" not in figures
     assert all(f["protocol"] == "paper" and f["n"] for f in figures.values())
+    c3 = Verdict("C3", "m", "paper", "holds", "", "", {"best_layer": grid[0], "k": 2, "n": 2,
+                 "depth": grid[0] / suite.n_layers, "ci_layers": [grid[0], grid[0]]})  # fmt: skip
+    monkeypatch.setattr(suite, "verdict", lambda claim: c3)
+    (row,) = [f for f in suite.headline_figures() if f["claim"] == "C3"]
+    assert row["layer"] == grid[0] and row["protocol"] == "paper"
     controls = suite.controls
     assert {r.condition for r in controls} == {f"control={c}" for c in V.CONTROLS}
     assert {r.layer for r in controls} == {suite.best_layer}

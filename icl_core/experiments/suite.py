@@ -296,16 +296,16 @@ class ModelSuite:
         best = V.best_cell(self.multi_cells, pair)
         if best is not None:
             add_cell("C2", "all_demo transfer at the best layer", best)
+        c3 = self.verdict("C3").details
+        if "best_layer" in c3:
+            lo, hi = (x / self.n_layers for x in c3["ci_layers"])
+            add("C3", "depth of the best layer", c3["depth"], c3["k"], c3["n"], lo, hi,
+                c3["best_layer"])  # fmt: skip
         if not self.spec.is_paper:  # SPEC 5.4: also over every valid trial, competent or not
             every = V.best_cell(aggregate(self.multi), pair)
             if every is not None:
                 add_cell("C2 (all valid trials)", "all_demo transfer at its best layer, "
                          "clean source right or wrong", every)  # fmt: skip
-            c3 = self.verdict("C3").details
-            if "best_layer" in c3:
-                lo, hi = (x / self.n_layers for x in c3["ci_layers"])
-                add("C3", "depth of the best layer", c3["depth"], c3["k"], c3["n"], lo, hi,
-                    c3["best_layer"])  # fmt: skip
         early = [c for c in aggregate(self.tracing) if c.position_set == self.tracing_sets[0]
                  and c.layer / self.n_layers < 0.5 and c.n]  # fmt: skip
         if early:

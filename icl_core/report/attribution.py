@@ -142,8 +142,8 @@ def comparison_blocks(figures: Sequence[dict], verdicts: Sequence[Verdict]) -> l
             Paragraph(
                 "Starting from the paper protocol, one ingredient at a time is switched to its "
                 "rigorous counterpart; each cell gives the headline figure and its change "
-                "against the paper protocol (rates: percentage points, Newcombe 95% interval). "
-                "C5 is measured under the rigorous protocol only in this version (dash)."
+                "against the paper protocol (rates: percentage points, Newcombe 95% interval; "
+                "C3: the change in depth). A dash: not measured under that protocol."
             ),
             attribution_table(figures, model),
         ]
