@@ -20,7 +20,7 @@ def test_expectations_are_well_formed():
             claim, protocol, profile = key.split(":")
             assert claim in CLAIMS and profile in PROFILES
             parse_protocol(protocol)  # raises on an unknown protocol
-            assert "refuted" in reason and re.search(r"\d+/\d+", reason), reason
+            assert "refuted" in reason and re.search(r"\d+/\d+|r\(\w+\) = -?\d", reason), reason
 
 
 def test_expected_refutation_lookup():
