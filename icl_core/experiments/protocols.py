@@ -13,15 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from icl_core.errors import InvalidChoiceError
+from icl_core.experiments import paper_patching
 
 RIGOROUS, PAPER = "rigorous", "paper"
-INGREDIENTS = {
-    "demos": ("fixed", "sampled"),
-    "positions": ("paper", "roles"),
-    "scorer": ("paper", "strict"),
-    "source": ("mean", "paired"),
-    "layers": ("grid", "all"),
-}
+# (the paper's value, its rigorous counterpart): the patching ingredients, plus the layer grid
+INGREDIENTS = {**paper_patching.INGREDIENTS, "layers": ("grid", "all")}
 ABLATIONS = tuple(f"{PAPER}+{k}={v[1]}" for k, v in INGREDIENTS.items())
 GROUPS = {"both": (RIGOROUS, PAPER, *ABLATIONS)}
 CHOICES = (RIGOROUS, PAPER, *ABLATIONS, *GROUPS)
