@@ -1,5 +1,5 @@
 """Claim-test wiring: one ModelSuite per (model, protocol, profile), shared by every claim;
-expected refutations per model from expectations.json become strict xfails."""
+expected refutations from expectations.json become strict xfails (per model; for C4, per family)."""
 
 from __future__ import annotations
 
@@ -51,18 +51,33 @@ def suite(lm, protocol, pytestconfig, store) -> ModelSuite:
 
 def expected_refutation(claim: str, model: str, protocol: str, profile: str) -> str | None:
     """The recorded reason (with the measured figures) if `claim` is known to be refuted."""
-    entry = EXPECTATIONS.get(model, {}).get(f"{claim}:{protocol}:{profile}")
-    return entry
+    return EXPECTATIONS.get(model, {}).get(f"{claim}:{protocol}:{profile}")
+
+
+def family_expected_refutation(models: list[str], protocol: str, profile: str) -> str | None:
+    """C4 is refuted for a family iff every model of it refutes C2 or C3, so it is expected
+    refuted iff each of the family's models records a C4 refutation (reasons joined)."""
+    reasons = [expected_refutation("C4", m, protocol, profile) for m in models]
+    return "; ".join(reasons) if models and all(reasons) else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from fixtures.options import selected_families
+
     profile = config.getoption("--profile")
     for item in items:
         marker = item.get_closest_marker("claim")
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if marker is None or "model_name" not in params:
+        protocol = params.get("protocol", "rigorous")
+        if marker is None:
             continue
-        reason = expected_refutation(marker.args[0], params["model_name"],
-                                     params.get("protocol", "rigorous"), profile)  # fmt: skip
+        if "family" in params:
+            models = selected_families(config)[params["family"]]
+            reason = family_expected_refutation(models, protocol, profile)
+            item.add_marker(pytest.mark.xdist_group(f"model-{models[0]}-{protocol}"))
+        elif "model_name" in params:
+            reason = expected_refutation(marker.args[0], params["model_name"], protocol, profile)
+        else:
+            continue
         if reason:
             item.add_marker(pytest.mark.xfail(reason=reason, strict=True))

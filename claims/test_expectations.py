@@ -28,3 +28,12 @@ def test_expected_refutation_lookup():
 
     assert expected_refutation("C6", "smollm2-135m", "rigorous", "full")
     assert expected_refutation("C6", "smollm2-135m", "rigorous", "ci") is None
+
+
+def test_family_expected_refuted_only_if_every_model_is():
+    from claims.conftest import family_expected_refutation
+
+    assert family_expected_refutation([], "paper", "full") is None
+    assert family_expected_refutation(["gemma3-270m"], "paper", "full")
+    assert family_expected_refutation(["gemma3-270m"], "rigorous", "full") is None
+    assert family_expected_refutation(["gemma3-270m", "my-gemma"], "paper", "full") is None

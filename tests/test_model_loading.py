@@ -53,6 +53,17 @@ def test_local_folder_loads_and_reports(saved_tiny):
     assert torch.allclose(lm.model(ids).logits, tm.model(ids).logits, atol=1e-6)
 
 
+def test_model_family_without_loading_weights(saved_tiny):
+    """C4 tests are parametrized by family at collection: the family must match load_model's."""
+    from fixtures.options import model_family
+
+    folder, _ = saved_tiny
+    assert model_family("gemma3-270m") == "gemma"
+    assert model_family(str(folder)) == load_model(str(folder), device="cpu").info.family == "llama"
+    with pytest.raises(ModelLoadError, match="local Hugging Face cache"):
+        model_family("nobody/not-cached-anywhere")
+
+
 def test_folder_without_weights(tmp_path, saved_tiny):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelLoadError, match="no weights"):

@@ -16,7 +16,7 @@ from icl_core.report import format_table, write_report
 from icl_core.report.document import Bullets, Heading, Image, Paragraph, Table
 from icl_core.report.html import render_html
 from icl_core.report.markdown import render_markdown
-from icl_core.report.tables import key_cells, verdict_matrix
+from icl_core.report.tables import key_cells, verdict_matrix, verdict_table
 
 MODELS = (("m-llama", "llama", 4), ("org/m-qwen", "qwen", 6))
 PROTOCOLS = ("rigorous", "paper")
@@ -182,8 +182,9 @@ def test_verdicts_and_environment_json(report_dir, run):
 def test_report_md_content(report_dir):
     md = (report_dir / "report.md").read_text(encoding="utf-8")
     assert md.startswith("# test \\<report>\n")  # '<' escaped: no raw HTML in Markdown
-    assert "| claim | m-llama (rigorous) | m-llama (paper) | org/m-qwen (rigorous) |" in md
-    assert "| C2 | refuted | holds | refuted | holds |" in md
+    assert "| model (protocol) | C1 | C2 | C10 |" in md
+    assert "| m-llama (rigorous) | holds | refuted | inconclusive |" in md
+    assert "| org/m-qwen (paper) | holds | holds | inconclusive |" in md
     assert "| claim | model | protocol | paper's figure | our figure | status |" in md
     assert "96% [87, 99]" in md
     for exp in EXPERIMENTS:
@@ -277,6 +278,20 @@ def test_key_cells_prefers_best_layer(run):
 def test_verdict_matrix_combines_repeats():
     vs = [Verdict("C1", "m", "p", "holds", ""), Verdict("C1", "m", "p", "refuted", "")]
     assert verdict_matrix(vs) == {"C1": {"m (p)": "mixed (1 holds, 1 refuted)"}}
+
+
+def test_verdict_table_puts_family_verdicts_on_their_models_rows():
+    vs = [
+        Verdict("C2", "a", "p", "holds", ""),
+        Verdict("C2", "b", "p", "refuted", ""),
+        Verdict("C4", "family:llama", "p", "holds", "", details={"models": ["a"]}),
+        Verdict("C4", "family:qwen", "p", "refuted", "", details={"models": ["b"]}),
+        Verdict("C4", "family:gemma", "p", "inconclusive", "no model", details={"models": []}),
+    ]
+    table = verdict_table(vs)
+    assert table.columns == ("model (protocol)", "C2", "C4")
+    assert table.rows == (("a (p)", "holds", "holds"), ("b (p)", "refuted", "refuted"),
+                          ("family:gemma (p)", "", "inconclusive"))  # fmt: skip
 
 
 def test_renderers_escape():

@@ -95,7 +95,10 @@ def verdict_blocks(verdicts: Sequence[Verdict]) -> list[Block]:
     if not verdicts:
         return [*blocks, Paragraph("No verdicts were recorded in this run.")]
     blocks += [
-        Paragraph("Status of each claim per model and protocol (holds / refuted / inconclusive)."),
+        Paragraph(
+            "Status of each claim per model and protocol (holds / refuted / inconclusive); "
+            "C4, a claim about families, shows its family's verdict on each model."
+        ),
         verdict_table(verdicts),
         Heading(2, "Paper vs measured"),
         paper_vs_measured(verdicts),

@@ -222,11 +222,26 @@ def verdict_matrix(verdicts: Sequence[Verdict]) -> dict[str, dict[str, str]]:
 
 
 def verdict_table(verdicts: Sequence[Verdict]) -> Table:
-    """Claims (rows) x '<model> (<protocol>)' (columns); cell = status, '' where not tested."""
-    matrix = verdict_matrix(verdicts)
-    columns = list(dict.fromkeys(verdict_column(v) for v in verdicts))
-    rows = tuple((claim, *(matrix[claim].get(col, "") for col in columns)) for claim in matrix)
-    return Table(("claim", *columns), rows)
+    """'<model> (<protocol>)' rows (first-seen order) x claims (natural order); cell = status,
+    '' where not tested. A family verdict (C4) fills the row of each model it covers
+    (`details["models"]`); one covering no model of the table gets its own row."""
+    raw: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for v in verdicts:
+        if v.model.startswith("family:"):
+            continue
+        raw[verdict_column(v)][v.claim].append(v.status)
+    for v in verdicts:
+        if not v.model.startswith("family:"):
+            continue
+        rows = [f"{m} ({v.protocol})" for m in v.details.get("models", [])]
+        for row in [r for r in rows if r in raw] or [verdict_column(v)]:
+            raw[row][v.claim].append(v.status)
+    claims = sorted({v.claim for v in verdicts}, key=natural_key)
+    rows = tuple(
+        (row, *(combine_statuses(by_claim[c]) if c in by_claim else "" for c in claims))
+        for row, by_claim in raw.items()
+    )
+    return Table(("model (protocol)", *claims), rows)
 
 
 PAPER_COLUMNS = ("claim", "model", "protocol", "paper's figure", "our figure", "status")
