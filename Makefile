@@ -17,10 +17,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 PROFILE ?= full
+PROTOCOL ?= rigorous
 WORKERS ?= 2
 run: setup
 	$(BIN)/icl-claims models fetch
-	$(BIN)/icl-claims run --profile $(PROFILE) --workers $(WORKERS)
+	$(BIN)/icl-claims run --profile $(PROFILE) --protocol $(PROTOCOL) --workers $(WORKERS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -47,7 +47,7 @@ def test_tables_show_counts_intervals_and_changes():
     table = attribution_table(FIGURES, "m")
     rows = {r[0]: r for r in table.rows}
     assert list(rows) == ["paper", "demos=sampled", "positions=roles", "scorer=strict",
-                          "source=paired", "layers=all"]  # fmt: skip
+                          "source=paired", "layers=all", "noise=sigma3"]  # fmt: skip
     c2 = table.columns.index("C2")
     assert "change +62.5 pts [" in rows["positions=roles"][c2]
     assert "change" not in rows["paper"][c2] and rows["paper"][table.columns.index("C5")] == "—"

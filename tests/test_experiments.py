@@ -125,3 +125,13 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     assert seen[-1].layers == grid and seen[-1].demos == "sampled"  # ablations sweep the grid
     assert sampled.probe_protocol == "rigorous" and suite.probe_protocol == "paper"
     assert sampled.verdict("C10").figure.startswith("the pair matrix is measured")
+
+    noised = ModelSuite(tiny_lm, profile, "paper+noise=sigma3")
+    n_cfg = len(seen)
+    assert {r.protocol for r in noised.multi} == {"paper+noise=sigma3"}
+    assert seen[n_cfg].layers is None and seen[n_cfg].protocol == "paper"  # the paper's run
+    scale = layer_noise_scale(tiny_lm)
+    assert noised.noise_scale == pytest.approx(scale)
+    assert {(r.layer, r.condition) for r in noised.tracing} == {
+        (layer, f"sigma={3 * scale[layer]:g}") for layer in grid
+    }

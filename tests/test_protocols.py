@@ -24,7 +24,7 @@ def test_parse_names_the_switched_ingredients():
 
 def test_both_is_rigorous_paper_and_every_single_ablation():
     assert expand_protocols("both") == ["rigorous", "paper", *ABLATIONS]
-    assert len(ABLATIONS) == 5 and all(a.count("+") == 1 for a in ABLATIONS)
+    assert len(ABLATIONS) == 6 and all(a.count("+") == 1 for a in ABLATIONS)
     assert expand_protocols("paper+scorer=strict") == ["paper+scorer=strict"]
     assert set(CHOICES) >= {"rigorous", "paper", "both", *ABLATIONS}
 

@@ -19,7 +19,7 @@ from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.store import ResultsStore, code_version, result_key
 from icl_core.tasks import PAPER_TASKS
 
-NOT_UNDER_PAPER = ("C8",)  # thresholds: rigorous only in this version
+NOT_UNDER_PAPER = ("C8",)  # thresholds: the release describes no threshold experiment
 NOT_IN_ABLATIONS = ("C7", "C10")  # the pair matrix: rigorous and paper only
 C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
@@ -71,13 +71,14 @@ class ModelSuite:
         """The released protocol (fixed demos, absolute positions computed the paper's way,
         mean of 10 source prompts, lenient scorers) with this protocol's switched ingredients;
         trials = the first n of its 50 inputs. Sweeps (layers=None) of an ablation cover
-        `sweep_layers`; the paper's own sweep covers every layer."""
+        `sweep_layers`; the paper's own sweep covers every layer, and so serves the ablations
+        that switch no patching ingredient (layers, noise)."""
         from icl_core.experiments import paper_patching as P
 
         paper_sets = {"multi_sweep": P.PAPER_SET_NAMES, "single_sweep": P.PAPER_SINGLES}
-        if layers is None and self.spec.is_ablation and len(self.sweep_layers) < self.n_layers:
+        switched = {k: v for k, v in self.spec.switched if k in P.INGREDIENTS}
+        if layers is None and switched and len(self.sweep_layers) < self.n_layers:
             layers = self.sweep_layers
-        switched = {k: v for k, v in self.spec.switched if k != "layers"}
         cfg = P.PaperPatchingConfig(experiment, tuple(pairs), paper_sets.get(experiment, sets),
                                     layers, min(n, 50), seed=self.profile.seed, control=control,
                                     **switched)  # fmt: skip
@@ -147,15 +148,36 @@ class ModelSuite:
 
     def _paper_tracing(self) -> list[TrialRecord]:
         """The release's noise (absolute scales) at the paper's single positions, with this
-        protocol's demos, positions and scorer; layers as for the sweeps."""
+        protocol's demos, positions and scorer; layers as for the sweeps. noise=sigma3: one
+        run per layer with sigma = 3 x that layer's activation std (the rigorous scale)."""
         from icl_core.experiments import paper_tracing as T
 
         p = self.profile
         full = len(self.sweep_layers) == self.n_layers or not self.spec.is_ablation
         switched = {k: v for k, v in self.spec.switched if k in ("demos", "positions", "scorer")}
-        cfg = T.PaperTracingConfig(p.tracing_tasks, None if full else self.sweep_layers,
-                                   p.n_tracing, seed=p.seed, **switched)  # fmt: skip
-        return self._as_read(T.run_paper_tracing(self.lm, cfg, self.store, self.progress))
+        if self.spec.ingredient("noise") == "absolute":
+            cfg = T.PaperTracingConfig(p.tracing_tasks, None if full else self.sweep_layers,
+                                       p.n_tracing, seed=p.seed, **switched)  # fmt: skip
+            return self._as_read(T.run_paper_tracing(self.lm, cfg, self.store, self.progress))
+        scale = self.noise_scale
+        return self._as_read([r for layer in self.sweep_layers for r in T.run_paper_tracing(
+            self.lm, T.PaperTracingConfig(p.tracing_tasks, (layer,), p.n_tracing,
+                                          (3.0 * scale[layer],), p.seed, **switched),
+            self.store, self.progress)])  # fmt: skip
+
+    @functools.cached_property
+    def noise_scale(self) -> list[float]:
+        """Per-layer activation std (`tracing.layer_noise_scale`, 100 prompts), stored under
+        the key rigorous tracing uses."""
+        from icl_core.experiments.tracing import layer_noise_scale
+
+        seed = self.profile.seed
+        config = {"n_prompts": 100, "seed": seed}
+
+        def compute() -> list[float]:
+            return layer_noise_scale(self.lm, seed=seed)
+
+        return self._stored("noise_scale", config, compute, code=("tracing",))
 
     def _as_read(self, records: list[TrialRecord]) -> list[TrialRecord]:
         """The records on `sweep_layers`, named by this protocol (a run shared with another
@@ -224,7 +246,8 @@ class ModelSuite:
         m, pr = self.model, self.protocol
         if self.spec.is_paper and claim in NOT_UNDER_PAPER:
             return Verdict(claim, m, pr, "inconclusive", "not measured under the paper "
-                           "protocol in this version (rigorous only)", V.PAPER[claim])  # fmt: skip
+                           "protocol: the release describes no threshold experiment to "
+                           "reproduce (rigorous only)", V.PAPER[claim])  # fmt: skip
         if self.spec.is_ablation and claim in NOT_IN_ABLATIONS:
             return Verdict(claim, m, pr, "inconclusive", "the pair matrix is measured under "
                            "the rigorous and paper protocols only", V.PAPER[claim])  # fmt: skip

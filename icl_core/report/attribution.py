@@ -122,7 +122,8 @@ def comparison_blocks(figures: Sequence[dict], verdicts: Sequence[Verdict]) -> l
         Heading(2, "Paper protocol vs rigorous protocol"),
         Paragraph(
             "The paper's figure, ours under its released protocol (`paper`: fixed demos, its "
-            "positions, lenient scorers, mean source, its layer grid) and ours under the "
+            "positions, lenient scorers, mean source, its layer grid, absolute tracing noise) and "
+            "ours under the "
             "rigorous protocol. Headline figures: C1 the highest transfer at the paper's single "
             "positions (last demo token, first query token), C2 all_demo transfer at the best "
             "layer, C3 the best layer's depth, C5 the lowest query-noise disruption in the "
