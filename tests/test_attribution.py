@@ -62,3 +62,18 @@ def test_section_needs_both_protocols():
     blocks = comparison_blocks(FIGURES, [])
     assert blocks[0].text == "Paper protocol vs rigorous protocol"
     assert any(getattr(b, "text", "") == "Attribution: m" for b in blocks)
+
+
+def test_attribution_figure_is_drawn_and_shown_under_its_table(tmp_path):
+    from icl_core.report.document import Image
+    from icl_core.report.figures import make_figures
+
+    rows = FIGURES + [fig("rigorous", "C2 (all valid trials)", 30, 40)]
+    written = make_figures(tmp_path, [], {}, {"headline_figures": rows})
+    (info,) = [f for f in written if f.kind == "attribution"]
+    assert (tmp_path / info.path).stat().st_size > 0 and info.experiment == "attribution:m"
+    blocks = comparison_blocks(FIGURES, [], written)
+    assert [b.src for b in blocks if isinstance(b, Image)] == [info.path]
+    one_protocol = [f for f in rows if f["protocol"] == "paper"]
+    assert not [f for f in make_figures(tmp_path, [], {}, {"headline_figures": one_protocol})
+                if f.kind == "attribution"]  # fmt: skip

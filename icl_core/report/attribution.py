@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from icl_core.experiments.protocols import ABLATIONS, PAPER, RIGOROUS
 from icl_core.records import Verdict
-from icl_core.report.document import Block, Heading, Paragraph, Table
+from icl_core.report.document import Block, Heading, Image, Paragraph, Table
+from icl_core.report.figures import FigureInfo
 from icl_core.stats import compare_rates
 
 ATTRIBUTION_CLAIMS = ("C1", "C2", "C3", "C5", "C6", "C9")
@@ -113,8 +114,10 @@ def attribution_table(figures: Sequence[dict], model: str) -> Table:
     return Table(("switched ingredient", *ATTRIBUTION_CLAIMS), tuple(rows))
 
 
-def comparison_blocks(figures: Sequence[dict], verdicts: Sequence[Verdict]) -> list[Block]:
-    """The section "Paper protocol vs rigorous protocol" (empty if the run lacks either)."""
+def comparison_blocks(figures: Sequence[dict], verdicts: Sequence[Verdict],
+                      images: Sequence[FigureInfo] = ()) -> list[Block]:  # fmt: skip
+    """The section "Paper protocol vs rigorous protocol" (empty if the run lacks either);
+    `images`: report figures, those of section "attribution:<model>" shown under its table."""
     protocols = {f["protocol"] for f in figures}
     if not {PAPER, RIGOROUS} <= protocols:
         return []
@@ -148,4 +151,6 @@ def comparison_blocks(figures: Sequence[dict], verdicts: Sequence[Verdict]) -> l
             ),
             attribution_table(figures, model),
         ]
+        blocks += [Image(f.path, f.caption) for f in images
+                   if f.experiment == f"attribution:{model}"]  # fmt: skip
     return blocks

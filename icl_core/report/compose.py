@@ -196,7 +196,7 @@ def compose_report(
         Paragraph(files),
         *summary_blocks(records, cells, verdicts, environment, n_layers),
         *verdict_blocks(verdicts),
-        *comparison_blocks(extra_tables.get("headline_figures", []), verdicts),
+        *comparison_blocks(extra_tables.get("headline_figures", []), verdicts, figures),
         *experiment_blocks(cells, figures),
         *figure_blocks(figures),
         *extra_table_blocks(extra_tables, extra_csv or {}),

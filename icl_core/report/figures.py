@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from icl_core.records import Cell
 from icl_core.report.naming import unique_slug
+from icl_core.report.tables import natural_key
 
 DPI = 110
 SWEEPS = ("multi_sweep", "single_sweep")
@@ -46,8 +47,8 @@ STYLE = {
 @dataclass(frozen=True)
 class FigureInfo:
     """A written figure: `path` relative to the report folder ('figures/<name>.png'),
-    `caption`, `kind` (transfer, disruption, matrix, probes, best_layers), and the
-    `experiment` it belongs to (None for figures from extra tables)."""
+    `caption`, `kind` (transfer, disruption, matrix, probes, best_layers, attribution), and
+    the `experiment` or section it belongs to (None for other figures from extra tables)."""
 
     path: str
     caption: str
@@ -415,6 +416,50 @@ def best_layer_figure(w: _Writer, rows: Sequence[dict]) -> None:
     w.save(fig, "best_layers", caption, "best_layers")
 
 
+def attribution_figures(w: _Writer, rows: Sequence[dict]) -> None:
+    """Per model with more than one protocol: the headline figure of each claim (panels) under
+    each protocol (rows, in first-seen order) with its 95% interval, from the
+    'headline_figures' extra table (rates and C3's depth, all on [0, 1]; variants such as
+    "C2 (all valid trials)" left out)."""
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_model[str(r.get("model", ""))].append(r)
+    for model, mine in by_model.items():
+        protocols = list(dict.fromkeys(str(r["protocol"]) for r in mine))
+        claims = sorted({str(r["claim"]) for r in mine if " " not in str(r["claim"])},
+                        key=natural_key)  # fmt: skip
+        if len(protocols) < 2:
+            continue
+        index = {(str(r["protocol"]), str(r["claim"])): r for r in mine}
+        colors = _palette(protocols)
+        with matplotlib.rc_context(STYLE):
+            fig = _new_figure(1.6 * len(claims) + 1.6, 0.28 * len(protocols) + 1.0)
+            axes = fig.subplots(1, len(claims), sharey=True, squeeze=False)[0]
+            for ax, claim in zip(axes, claims, strict=True):
+                for i, protocol in enumerate(protocols):
+                    r = index.get((protocol, claim))
+                    value = _num(r.get("value")) if r else math.nan
+                    if math.isnan(value):
+                        continue
+                    lo, hi = _num(r.get("ci_low")), _num(r.get("ci_high"))
+                    if not (math.isnan(lo) or math.isnan(hi)):
+                        ax.errorbar([value], [i], xerr=[[max(0.0, value - lo)],
+                                    [max(0.0, hi - value)]], fmt="none", capsize=2, lw=1,
+                                    ecolor=colors[protocol])  # fmt: skip
+                    ax.plot([value], [i], "o", ms=4, color=colors[protocol])
+                ax.set_xlim(-0.02, 1.02)
+                ax.set_title("C3 (depth)" if claim == "C3" else claim)
+            axes[0].set_yticks(range(len(protocols)), [_t(x) for x in protocols])
+            axes[0].set_ylim(-0.7, len(protocols) - 0.3)
+            axes[0].invert_yaxis()
+            fig.suptitle(_t(f"headline figure per protocol, {model}"))
+        caption = (
+            f"Headline figure of each claim under each protocol, {model}: point and 95% "
+            f"interval (rates; C3: the best layer's depth and its bootstrap interval)."
+        )
+        w.save(fig, f"attribution_{model}", caption, "attribution", f"attribution:{model}")
+
+
 def make_figures(
     out_dir: Path,
     cells: Sequence[Cell],
@@ -422,8 +467,8 @@ def make_figures(
     extra_tables: dict[str, list[dict]] | None = None,
 ) -> list[FigureInfo]:
     """Write every figure whose data is present into out_dir/figures; return them in order:
-    transfer, disruption, matrix, probes, best layers. `n_layers` maps model -> number of
-    layers (for the depth axis; inferred from cells where missing)."""
+    transfer, disruption, matrix, probes, best layers, attribution. `n_layers` maps model ->
+    number of layers (for the depth axis; inferred from cells where missing)."""
     layers = dict(infer_n_layers(cells))
     layers.update(n_layers or {})
     extra = extra_tables or {}
@@ -435,6 +480,8 @@ def make_figures(
         probe_figures(w, extra["probes"], layers)
     if extra.get("best_layers"):
         best_layer_figure(w, extra["best_layers"])
+    if extra.get("headline_figures"):
+        attribution_figures(w, extra["headline_figures"])
     return w.written
 
 
