@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from icl_core import verdicts as V
@@ -40,9 +41,11 @@ def build_report(
     device: str = "auto",
     dtype: str = "auto",
     extra: dict | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Recompute (from the store: hits only after a run) every experiment and verdict and
-    write the report folder. Experiments missing from the store are computed."""
+    write the report folder. Experiments missing from the store are computed; `progress`
+    receives a line per unit of work (stored or computed)."""
     from icl_core.report import write_report
 
     store = ResultsStore()
@@ -50,7 +53,7 @@ def build_report(
     for name in models:
         lm = load_model(name, device=device, dtype=dtype)
         for protocol in protocols:
-            s = ModelSuite(lm, profile, protocol, store)
+            s = ModelSuite(lm, profile, protocol, store, progress)
             suites.append(s)
             per_claim = {c: s.verdict(c) for c in V.PER_MODEL_CLAIMS}
             verdicts += per_claim.values()

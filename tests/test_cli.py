@@ -64,7 +64,9 @@ def test_report_command_writes_a_report_from_the_store(tmp_path, monkeypatch, ca
     argv = ["report", "--models", str(tmp_path / "m"), "--profile", "ci", "--out",
             str(tmp_path / "out")]  # fmt: skip
     assert main(argv) == 0
-    assert "report written to" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "report written to" in out.out
+    assert "multi_sweep [1/1] uppercase -> repeat_word" in out.err  # progress per unit
     verdicts = json.loads((tmp_path / "out" / "verdicts.json").read_text())
     assert {v["claim"] for v in verdicts["verdicts"]} >= {"C1", "C2", "C3", "C9", "C10"}
     assert main([*argv[:-1], str(tmp_path / "again")]) == 0

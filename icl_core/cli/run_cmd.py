@@ -5,6 +5,7 @@ alone, from the store."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -50,9 +51,13 @@ def _report(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     models = args.models or list(profile.models)
     report = build_report(_out(args), models, profile, expand_protocols(args.protocol),
-                          args.device, args.dtype)  # fmt: skip
+                          args.device, args.dtype, progress=_progress)  # fmt: skip
     print(f"icl-claims: report written to {report}")
     return 0
+
+
+def _progress(message: str) -> None:
+    print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
 
 
 def pytest_argv(args: argparse.Namespace, models: list[str], junit: Path) -> list[str]:
