@@ -135,3 +135,40 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     assert {(r.layer, r.condition) for r in noised.tracing} == {
         (layer, f"sigma={3 * scale[layer]:g}") for layer in grid
     }
+
+
+def test_rigorous_sweep_tops_up_until_enough_trials_count(tiny_lm, monkeypatch):
+    """min_counted: further batches (fresh seeds) per pair, sized by the counted rate so far,
+    until enough trials count or MAX_DRAW_FACTOR x n are drawn; outcomes are never looked at."""
+    from dataclasses import replace
+
+    from icl_core.experiments import suite as S
+    from icl_core.experiments.profiles import get_profile
+    from icl_core.records import TrialRecord
+
+    calls = []
+
+    def fake_run(lm, cfg, store=None, progress=None):
+        calls.append((cfg.pairs, cfg.n_trials, cfg.seed))
+        # uppercase->repeat_word counts every other trial, uppercase->length never
+        return [TrialRecord("m", "f", 4, "rigorous", cfg.experiment, s, t, hash((cfg.seed, i)),
+                            0, "all_demo", "transfer", None, "",
+                            t == "repeat_word" and i % 2 == 0)
+                for s, t in cfg.pairs for i in range(cfg.n_trials)]  # fmt: skip
+
+    monkeypatch.setattr(S, "run_patching", fake_run)
+    profile = replace(get_profile("ci"), sweep_pairs=(("uppercase", "repeat_word"),
+                      ("uppercase", "length")), n_multi=10, min_counted=12)  # fmt: skip
+    records = S.ModelSuite(tiny_lm, profile).multi
+    good, bad = ("uppercase", "repeat_word"), ("uppercase", "length")
+    assert S.counted_trials(records, good) >= 12
+    assert len({r.seed for r in records if r.target_task == "length"}) == 50  # the cap
+    assert S.counted_trials(records, bad) == 0
+    assert calls[0] == ((good, bad), 10, profile.seed)
+    assert calls[1] == ((good,), 14, calls[1][2]) and calls[1][2] != profile.seed  # 7 more at 1/2
+    assert len({seed for _, _, seed in calls}) == len(calls) - 1  # one fresh seed per round
+    calls.clear()
+    assert len(S.ModelSuite(tiny_lm, replace(profile, min_counted=0)).multi) == 20
+    assert len(calls) == 1  # no top-up
+    assert S.ModelSuite(tiny_lm, profile).single
+    assert len(calls) == 2  # single-position sweeps are not topped up

@@ -23,7 +23,10 @@ HEADLINE = ("uppercase", "repeat_word")
 
 @dataclass(frozen=True)
 class Profile:
-    """Trial counts are per (pair or task) and condition, before exclusions."""
+    """Trial counts are per (pair or task) and condition, before exclusions. `min_counted`:
+    under the rigorous protocol, the multi-position sweep (C2, C3) and the controls (C9) draw
+    further trials for a pair until this many count (valid, clean source answered correctly),
+    within MAX_DRAW_FACTOR x their trial count (`ModelSuite`); 0: no top-up."""
 
     name: str
     models: tuple[str, ...]
@@ -39,6 +42,7 @@ class Profile:
     n_probe_prompts: int
     n_similarity_prompts: int
     seed: int = 0
+    min_counted: int = 0  # rigorous multi sweep and controls: top up to this many counted trials
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -54,11 +58,11 @@ PROFILES: dict[str, Profile] = {
         Profile("full", DEFAULT_MODELS, (HEADLINE,), n_multi=40, n_single=20, n_controls=15,
                 n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=3,
                 tracing_tasks=("uppercase",), n_tracing=8, n_probe_prompts=20,
-                n_similarity_prompts=12),
+                n_similarity_prompts=12, min_counted=50),
         Profile("paper", tuple(m.name for m in PAPER_MODELS), (HEADLINE,), n_multi=50,
                 n_single=50, n_controls=50, n_thresholds=50, matrix_tasks=PAPER_TASKS,
                 n_matrix=50, tracing_tasks=("uppercase", "repeat_word", "antonym"),
-                n_tracing=50, n_probe_prompts=50, n_similarity_prompts=50),
+                n_tracing=50, n_probe_prompts=50, n_similarity_prompts=50, min_counted=50),
     )
 }  # fmt: skip
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import math
 from collections.abc import Callable
 
 from icl_core import verdicts as V
@@ -17,8 +18,10 @@ from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.models.loading import LoadedModel
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.store import ResultsStore, code_version, result_key
-from icl_core.tasks import PAPER_TASKS
+from icl_core.tasks import PAPER_TASKS, derive_seed
 
+TOPPED_UP = ("multi_sweep", "controls")  # rigorous experiments drawn until min_counted trials
+MAX_DRAW_FACTOR = 5  # at most this many times the profile's trial count per pair
 NOT_UNDER_PAPER = ("C8",)  # thresholds: the release describes no threshold experiment
 NOT_IN_ABLATIONS = ("C7", "C10")  # the pair matrix: rigorous and paper only
 C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
@@ -29,6 +32,13 @@ THRESHOLD_SETS = tuple(V.subset_set(k, s) for k in V.SUBSET_KS for s in range(V.
     "output_lines@last2",
     "output_lines@last3",
 )
+
+
+def counted_trials(records: list[TrialRecord], pair: tuple[str, str]) -> int:
+    """Trials (distinct seeds) of `pair` that count under the rigorous protocol: not excluded
+    and clean source answered correctly (SPEC 5.4)."""
+    return len({r.seed for r in records if (r.source_task, r.target_task) == pair
+                and not r.excluded and r.source_clean_correct})  # fmt: skip
 
 
 class ModelSuite:
@@ -61,11 +71,38 @@ class ModelSuite:
     ) -> list[TrialRecord]:
         if self.spec.is_paper:
             return self._paper_patching(experiment, pairs, sets, layers, n, control)
-        cfg = PatchingConfig(
-            experiment, tuple(pairs), tuple(sets), layers, n, self.profile.seed,
-            control=control, protocol=self.protocol,
-        )  # fmt: skip
-        return run_patching(self.lm, cfg, self.store, self.progress)
+        return self._topped_up(experiment, pairs, sets, layers, n, control)
+
+    def _topped_up(self, experiment, pairs, sets, layers, n, control) -> list[TrialRecord]:
+        """Rigorous patching: n trials per pair; then, for multi_sweep and controls, further
+        batches (fresh seeds) for each pair with fewer than profile.min_counted counted trials,
+        each batch sized by the pair's counted rate so far, until min_counted is reached or
+        MAX_DRAW_FACTOR x n trials are drawn. The stopping rule looks only at trial validity,
+        never at outcomes. Every batch is its own stored unit."""
+        p = self.profile
+
+        def batch(batch_pairs, n_trials: int, seed: int) -> list[TrialRecord]:
+            cfg = PatchingConfig(experiment, tuple(batch_pairs), tuple(sets), layers, n_trials,
+                                 seed, control=control, protocol=self.protocol)  # fmt: skip
+            return run_patching(self.lm, cfg, self.store, self.progress)
+
+        records = batch(pairs, n, p.seed)
+        if experiment not in TOPPED_UP or not p.min_counted:
+            return records
+        drawn = {tuple(pair): n for pair in pairs}
+        for round_ in itertools.count(1):
+            wanted = {}
+            for pair, n_drawn in drawn.items():
+                counted = counted_trials(records, pair)
+                room = MAX_DRAW_FACTOR * n - n_drawn
+                if counted < p.min_counted and room > 0:
+                    rate = max(counted, 1) / n_drawn
+                    wanted[pair] = min(room, math.ceil((p.min_counted - counted) / rate))
+            if not wanted:
+                return records
+            for pair, k in wanted.items():
+                records += batch([pair], k, derive_seed(p.seed, f"top-up:{round_}"))
+                drawn[pair] += k
 
     def _paper_patching(self, experiment, pairs, sets, layers, n, control) -> list[TrialRecord]:
         """The released protocol (fixed demos, absolute positions computed the paper's way,
