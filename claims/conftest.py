@@ -61,6 +61,7 @@ def family_expected_refutation(models: list[str], protocol: str, profile: str) -
     return "; ".join(reasons) if models and all(reasons) else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from fixtures.options import selected_families
 
