@@ -2,12 +2,12 @@
 
 `ci` fits the project's CI on a 2-core CPU (one small model, small N: many claims come out
 inconclusive there, by design, rather than passing on too little data). `full` is the profile
-for a verdict on the three default zoo models: N = 40 trials for the headline multi-position
-sweep (C2, C3), fewer elsewhere (before exclusions). Measured on the 2-core CPU with 2 xdist
-workers: 74 minutes for the three models (rigorous); SPEC's N >= 50 valid trials per cell
-would take several times longer. `paper` names the
-paper's four models (N = 50 everywhere; realistic only with a GPU and the weights in the local
-HF cache).
+for a verdict on the three default zoo models: 40 trials for the headline multi-position sweep
+(C2, C3) and 15 per control (C9), each topped up until 50 trials count (SPEC: N >= 50); the
+single-position sweep (20), thresholds (15) and pair matrix (3 per pair) are not topped up.
+Measured on the 2-core CPU with 2 xdist workers: 74 minutes for the 40-trial profile (CPU
+shared with another run), then 51 minutes for the top-up. `paper` names the paper's four
+models (N = 50 everywhere; realistic only with a GPU and the weights in the local HF cache).
 """
 
 from __future__ import annotations
