@@ -190,9 +190,9 @@ class ModelSuite:
         from icl_core.experiments import paper_tracing as T
 
         p = self.profile
-        full = len(self.sweep_layers) == self.n_layers or not self.spec.is_ablation
         switched = {k: v for k, v in self.spec.switched if k in ("demos", "positions", "scorer")}
         if self.spec.ingredient("noise") == "absolute":
+            full = len(self.sweep_layers) == self.n_layers or not self.spec.is_ablation
             cfg = T.PaperTracingConfig(p.tracing_tasks, None if full else self.sweep_layers,
                                        p.n_tracing, seed=p.seed, **switched)  # fmt: skip
             return self._as_read(T.run_paper_tracing(self.lm, cfg, self.store, self.progress))
