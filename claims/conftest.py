@@ -49,9 +49,12 @@ def suite(lm, protocol, pytestconfig, store) -> ModelSuite:
     return _SUITES[key]
 
 
-def expected_refutation(claim: str, model: str, protocol: str, profile: str) -> str | None:
-    """The recorded reason (with the measured figures) if `claim` is known to be refuted."""
-    return EXPECTATIONS.get(model, {}).get(f"{claim}:{protocol}:{profile}")
+def expected_refutation(claim: str, model: str, protocol: str, profile: str,
+                        pair: str | None = None) -> str | None:  # fmt: skip
+    """The recorded reason (with the measured figures) if `claim` (on one sweep `pair`, key
+    `<claim>[<pair>]`) is known to be refuted."""
+    name = f"{claim}[{pair}]" if pair else claim
+    return EXPECTATIONS.get(model, {}).get(f"{name}:{protocol}:{profile}")
 
 
 def family_expected_refutation(models: list[str], protocol: str, profile: str) -> str | None:
@@ -77,7 +80,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reason = family_expected_refutation(models, protocol, profile)
             item.add_marker(pytest.mark.xdist_group(f"model-{models[0]}-{protocol}"))
         elif "model_name" in params:
-            reason = expected_refutation(marker.args[0], params["model_name"], protocol, profile)
+            pair = params.get("sweep_pair")
+            reason = expected_refutation(marker.args[0], params["model_name"], protocol, profile,
+                                         pair and f"{pair[0]}->{pair[1]}")  # fmt: skip
         else:
             continue
         if reason:

@@ -2,8 +2,7 @@
 
 Paper: upper->repeat best-layer transfer 0.90 / 0.60 / 0.90 / 0.40 (N=10).
 Measurement: the C2 and C3 verdicts of the run's models of one family (one test per family).
-Assertion: at least one model of the family where both C2 and C3 hold (holds); every model of
-the family refutes C2 or C3 (refuted); otherwise inconclusive.
+Assertion: `icl_core.verdicts.c4` (rule, thresholds and error control stated there).
 """
 
 import pytest

@@ -4,8 +4,7 @@ Paper: query noise disrupts 53-100% in early-middle layers; 0% disruption at sin
 positions.
 Measurement: tracing: Gaussian noise, sigma = 3 x per-layer activation std (>= 100 prompts), at
 the query token and at each demo output's last token, every layer; clean-correct prompts only.
-Assertion: query: accuracy upper bound <= 0.5 (disruption >= 0.5) at every layer below 50%
-depth; demo tokens: accuracy Wilson lower bound >= 0.9 at every layer.
+Assertion: `icl_core.verdicts.c5` (rule, thresholds and error control stated there).
 """
 
 import pytest

@@ -4,8 +4,7 @@ transfer.
 Paper: nearest-centroid probe 100% at demo positions, 83% at the query (L12).
 Measurement: probes: nearest-centroid and logistic regression over the eight tasks, held-out
 prompts with randomized demos, every layer.
-Assertion: at the best patching layer both probes' held-out accuracy has a Wilson lower bound >=
-0.95.
+Assertion: `icl_core.verdicts.c6` (rule, thresholds and error control stated there).
 """
 
 import pytest

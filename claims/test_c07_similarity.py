@@ -3,8 +3,7 @@
 Paper: r = -0.05 (surface) vs r = 0.31 (representation), 56 pairs.
 Measurement: matrix transfer at the best layer vs surface similarity (10 output-format features,
 cosine) and representation similarity (cosine of centred mean task vectors).
-Assertion: bootstrap interval of r(representation) - r(surface) above 0 and the surface interval
-contains 0.
+Assertion: `icl_core.verdicts.c7` (rule, thresholds and error control stated there).
 """
 
 import pytest

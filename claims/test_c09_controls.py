@@ -3,7 +3,7 @@
 Paper: 0% (the paper's own data: shuffled 55% on the one transferring pair).
 Measurement: controls at the best layer on all_demo: source prompt of a third task, Gaussian
 vectors of the source states' norms, source states permuted across positions.
-Assertion: every control's one-sided 95% upper bound <= 0.10.
+Assertion: `icl_core.verdicts.c9` (rule, thresholds and error control stated there).
 """
 
 import pytest

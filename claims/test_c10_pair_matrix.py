@@ -2,7 +2,7 @@
 
 Paper: 7 of 56 pairs >= 50% at L8.
 Measurement: matrix: all ordered pairs of the eight tasks, all_demo at the best layer.
-Assertion: fewer than half of the pairs with valid trials reach a point rate >= 0.5.
+Assertion: `icl_core.verdicts.c10` (rule, thresholds and error control stated there).
 """
 
 import pytest

@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 
 from fixtures.options import PROFILES
+from icl_core import verdicts as V
 from icl_core.experiments.protocols import parse_protocol
 
-CLAIMS = {f"C{i}" for i in range(1, 11)}
+CLAIMS = set(V.PER_MODEL_CLAIMS) | {"C4"}
+PAIR_KEY = re.compile(r"^(?P<claim>[\w-]+)(\[(?P<pair>\w+->\w+)\])?$")
 
 
 def test_expectations_are_well_formed():
@@ -17,23 +19,37 @@ def test_expectations_are_well_formed():
         if model.startswith("_"):
             continue
         for key, reason in entries.items():
-            claim, protocol, profile = key.split(":")
-            assert claim in CLAIMS and profile in PROFILES
+            name, protocol, profile = key.split(":")
+            match = PAIR_KEY.match(name)
+            assert match and match["claim"] in CLAIMS and profile in PROFILES, key
             parse_protocol(protocol)  # raises on an unknown protocol
             assert "refuted" in reason and re.search(r"\d+/\d+|r\(\w+\) = -?\d", reason), reason
 
 
-def test_expected_refutation_lookup():
-    from claims.conftest import expected_refutation
+FAKE = {
+    "smollm2-135m": {"C6:rigorous:full": "refuted: 71/80", "C4:paper:full": "refuted: 0/40",
+                     "C1[uppercase->repeat_word]:rigorous:full": "refuted: 9/40"},
+    "gemma3-270m": {"C4:paper:full": "refuted: 0/40"},
+}  # fmt: skip
 
-    assert expected_refutation("C6", "smollm2-135m", "rigorous", "full")
-    assert expected_refutation("C6", "smollm2-135m", "rigorous", "ci") is None
+
+def test_expected_refutation_lookup(monkeypatch):
+    from claims import conftest
+
+    monkeypatch.setattr(conftest, "EXPECTATIONS", FAKE)
+    assert conftest.expected_refutation("C6", "smollm2-135m", "rigorous", "full")
+    assert conftest.expected_refutation("C6", "smollm2-135m", "rigorous", "ci") is None
+    assert conftest.expected_refutation("C1", "smollm2-135m", "rigorous", "full",
+                                        "uppercase->repeat_word")  # fmt: skip
+    assert conftest.expected_refutation("C1", "smollm2-135m", "rigorous", "full") is None
 
 
-def test_family_expected_refuted_only_if_every_model_is():
-    from claims.conftest import family_expected_refutation
+def test_family_expected_refuted_only_if_every_model_is(monkeypatch):
+    from claims import conftest
 
-    assert family_expected_refutation([], "paper", "full") is None
-    assert family_expected_refutation(["gemma3-270m"], "paper", "full")
-    assert family_expected_refutation(["gemma3-270m"], "rigorous", "full") is None
-    assert family_expected_refutation(["gemma3-270m", "my-gemma"], "paper", "full") is None
+    monkeypatch.setattr(conftest, "EXPECTATIONS", FAKE)
+    assert conftest.family_expected_refutation([], "paper", "full") is None
+    assert conftest.family_expected_refutation(["gemma3-270m"], "paper", "full")
+    assert conftest.family_expected_refutation(["gemma3-270m"], "rigorous", "full") is None
+    assert conftest.family_expected_refutation(["gemma3-270m", "smollm2-135m"], "paper", "full")
+    assert conftest.family_expected_refutation(["gemma3-270m", "my-gemma"], "paper", "full") is None

@@ -1,95 +1,104 @@
-"""Three-way statistical decisions used by every claim (thresholds are the callers').
+"""Three-way, anytime-valid decisions on cells of trials (issue 13; thresholds are the callers').
 
-"Zero" claims (a rate is at most `margin`): holds iff every cell's one-sided 95% Clopper-Pearson
-upper bound is <= margin (an intersection-union test: no multiplicity penalty is needed for
-"holds everywhere"); refuted iff some cell is significantly above the margin after Holm
-correction across the cells (one-sided exact binomial tests); otherwise inconclusive.
-"High" claims (a rate is at least `threshold`): holds iff every cell's Wilson 95% lower bound
-is >= threshold; refuted iff some cell is significantly below it after Holm; else inconclusive.
-Cells with no valid trial make a decision inconclusive, never silently pass.
+Every rule here is an e-value test (`icl_core.stats.sequential`), so its error bound holds
+whatever the stopping rule: trials may be drawn in rounds for the cells still `open`, after
+looking at the outcomes, until a decision is reached or a cap. Error control, per rule:
+- "every cell" (holds for a zero / high claim): every cell's e-value for the claim's side
+  reaches `choices`/alpha (intersection-union: P(wrongly holds) <= alpha; `choices` > 1 when
+  the cells were picked among several, e.g. a best layer: Bonferroni over the choices);
+- "some cell" (refutes): one cell's e-value against the claim reaches `parts` x cells / alpha
+  (Bonferroni over the cells and over the `parts` of a conjunction: P(wrongly refuted)
+  <= alpha / parts, so a claim of `parts` parts refutes wrongly with probability <= alpha).
+Cells with no valid trial keep a decision open, never silently pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from icl_core.records import Cell
-from icl_core.stats import (
-    binom_test_greater,
-    binom_test_less,
-    clopper_pearson_upper,
-    holm,
-    wilson_bound,
-)
+from icl_core.stats.sequential import projected_trials, rate_e_values
 
 HOLDS, REFUTED, INCONCLUSIVE = "holds", "refuted", "inconclusive"
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)
 class Decision:
-    """`status` and the cell that decided it (the worst cell), with a one-line reason."""
+    """`status` with a one-line reason; `worst`: the cell that decided it (or is furthest from
+    deciding); `open`: cells whose e-values reached neither threshold (where more trials
+    help); `e_values`: the deciding e-values by name; `projected`: further counted trials the
+    slowest open cell needs at its observed rate (None: unknown, or the data point the other
+    way)."""
 
     status: str
     reason: str
     worst: Cell | None = None
+    open: tuple[Cell, ...] = ()
+    e_values: dict[str, float] = field(default_factory=dict)
+    projected: int | None = None
 
 
-def _empty(cells: Sequence[Cell]) -> Decision | None:
+def _threshold(cells: Sequence[Cell], margin: float, side: str, alpha: float, choices: int,
+               parts: int) -> Decision:  # fmt: skip
+    """Shared rule of at_most (side "below") and at_least (side "above")."""
     if not cells:
         return Decision(INCONCLUSIVE, "no cells to decide on")
-    empty = [c for c in cells if c.n == 0]
-    if empty:
-        return Decision(INCONCLUSIVE, f"{len(empty)} cell(s) with zero valid trials, e.g. "
-                        f"{empty[0]} excluded {empty[0].excluded}", empty[0])  # fmt: skip
-    return None
+    hold_at, refute_at = choices / alpha, parts * len(cells) / alpha
+    tests = []
+    for c in cells:
+        below, above = rate_e_values(c.k, c.n, margin)
+        tests.append((c, below, above) if side == "below" else (c, above, below))
+    word, other = ("<=", ">") if side == "below" else (">=", "<")
+    refuting = [t for t in tests if t[2] >= refute_at]
+    if refuting:
+        c, _, e = max(refuting, key=lambda t: t[2])
+        return Decision(REFUTED, f"{c} is {other} {margin:.0%} (e = {e:.3g} >= {refute_at:.3g}"
+                        f" = {parts} x {len(cells)} cells / {alpha})", c,
+                        e_values={"refute": e, "threshold": refute_at})  # fmt: skip
+    open_ = tuple(c for c, e_hold, _ in tests if e_hold < hold_at)
+    c, e_min, _ = min(tests, key=lambda t: (t[1], -t[0].n))
+    if not open_:
+        return Decision(HOLDS, f"every one of {len(cells)} cells is {word} {margin:.0%}: the "
+                        f"smallest e-value is {e_min:.3g} >= {hold_at:.3g} at {c}", c,
+                        e_values={"holds_min": e_min, "threshold": hold_at})  # fmt: skip
+    direction = "below" if side == "below" else "above"
+    need = [projected_trials({1.0: o.k, 0.0: o.n - o.k}, margin, hold_at, direction)
+            for o in open_]  # fmt: skip
+    projected = None if any(x is None for x in need) else max(need, default=0)
+    empty = sum(1 for o in open_ if o.n == 0)
+    more = f"about {projected} more counted trials" if projected is not None else "more trials"
+    return Decision(INCONCLUSIVE, f"{len(open_)} of {len(cells)} cells undecided"
+                    f"{f' ({empty} with no valid trial)' if empty else ''}; furthest: {c}, "
+                    f"e = {e_min:.3g} < {hold_at:.3g}: {more} needed", c, open_,
+                    {"holds_min": e_min, "threshold": hold_at}, projected)  # fmt: skip
 
 
-def at_most(cells: Sequence[Cell], margin: float, alpha: float = 0.05) -> Decision:
-    """Zero claim over `cells` (see module docstring)."""
-    if (d := _empty(cells)) is not None:
-        return d
-    uppers = [clopper_pearson_upper(c.k, c.n, 1 - alpha) for c in cells]
-    worst = max(range(len(cells)), key=lambda i: (uppers[i], cells[i].rate))
-    reject, adjusted = holm([binom_test_greater(c.k, c.n, margin) for c in cells], alpha)
-    if reject.any():
-        i = max(range(len(cells)), key=lambda i: (reject[i], -adjusted[i]))
-        return Decision(REFUTED, f"{cells[i]} is above {margin:.0%} (Holm-adjusted p = "
-                        f"{adjusted[i]:.3g} over {len(cells)} cells)", cells[i])  # fmt: skip
-    if uppers[worst] <= margin:
-        return Decision(HOLDS, f"every one of {len(cells)} cells has a 95% upper bound <= "
-                        f"{margin:.0%}; the largest is {uppers[worst]:.1%} at {cells[worst]}",
-                        cells[worst])  # fmt: skip
-    return Decision(INCONCLUSIVE, f"{cells[worst]} has a 95% upper bound of {uppers[worst]:.1%} "
-                    f"> {margin:.0%} but is not significantly above it: more trials needed",
-                    cells[worst])  # fmt: skip
+def at_most(cells: Sequence[Cell], margin: float, alpha: float = ALPHA, choices: int = 1,
+            parts: int = 1) -> Decision:  # fmt: skip
+    """Zero claim: every cell's rate is at most `margin` (module docstring)."""
+    return _threshold(cells, margin, "below", alpha, choices, parts)
 
 
-def at_least(cells: Sequence[Cell], threshold: float, alpha: float = 0.05) -> Decision:
-    """High claim over `cells` (see module docstring)."""
-    if (d := _empty(cells)) is not None:
-        return d
-    lowers = [wilson_bound(c.k, c.n, 1 - alpha / 2, "lower") for c in cells]
-    worst = min(range(len(cells)), key=lambda i: (lowers[i], cells[i].rate))
-    reject, adjusted = holm([binom_test_less(c.k, c.n, threshold) for c in cells], alpha)
-    if reject.any():
-        i = max(range(len(cells)), key=lambda i: (reject[i], -adjusted[i]))
-        return Decision(REFUTED, f"{cells[i]} is below {threshold:.0%} (Holm-adjusted p = "
-                        f"{adjusted[i]:.3g} over {len(cells)} cells)", cells[i])  # fmt: skip
-    if lowers[worst] >= threshold:
-        return Decision(HOLDS, f"every one of {len(cells)} cells has a 95% lower bound >= "
-                        f"{threshold:.0%}; the smallest is {lowers[worst]:.1%} at {cells[worst]}",
-                        cells[worst])  # fmt: skip
-    return Decision(INCONCLUSIVE, f"{cells[worst]} has a 95% lower bound of {lowers[worst]:.1%} "
-                    f"< {threshold:.0%} but is not significantly below it: more trials needed",
-                    cells[worst])  # fmt: skip
+def at_least(cells: Sequence[Cell], threshold: float, alpha: float = ALPHA, choices: int = 1,
+             parts: int = 1) -> Decision:  # fmt: skip
+    """High claim: every cell's rate is at least `threshold` (module docstring)."""
+    return _threshold(cells, threshold, "above", alpha, choices, parts)
 
 
 def combine(*decisions: Decision) -> Decision:
-    """All parts must hold; any refuted part refutes; else inconclusive (first such part)."""
-    for status in (REFUTED, INCONCLUSIVE):
-        for d in decisions:
-            if d.status == status:
-                return d
+    """A conjunction: holds iff every part holds; refuted iff a part is refuted; else
+    inconclusive (the first undecided part, with every part's open cells). Valid at alpha only
+    if each part was built with `parts=len(decisions)` (its refutation at alpha / parts)."""
+    for d in decisions:
+        if d.status == REFUTED:
+            return d
+    open_ = tuple(c for d in decisions for c in d.open)
+    for d in decisions:
+        if d.status == INCONCLUSIVE:
+            projected = [x.projected for x in decisions if x.status == INCONCLUSIVE]
+            worst = None if None in projected else max(projected)  # type: ignore[type-var]
+            return Decision(INCONCLUSIVE, d.reason, d.worst, open_, d.e_values, worst)
     return Decision(HOLDS, "; ".join(d.reason for d in decisions),
                     decisions[0].worst if decisions else None)  # fmt: skip

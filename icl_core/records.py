@@ -43,6 +43,7 @@ class TrialRecord:
     output: str = ""
     target_prompt: str = ""
     source_prompt: str | None = None
+    source_query: str = ""
     target_positions: tuple[int, ...] = ()
     source_positions: tuple[int, ...] = ()
     n_unmatched: int = 0
@@ -69,7 +70,7 @@ class TrialRecord:
         return cls(**kw)
 
 
-SUCCESS = {"transfer": True, "preserve": False, "malformed": False,
+SUCCESS = {"transfer": True, "preserve": False, "malformed": False, "source_copy": False,
            "correct": True, "incorrect": False}  # fmt: skip
 
 
@@ -148,7 +149,8 @@ STATUSES = ("holds", "refuted", "inconclusive")
 class Verdict:
     """A claim's outcome on one model under one protocol. `figure`: the deciding figure in
     words (rate, k/N, interval, layer); `paper`: the paper's own figure for the claim;
-    `details`: machine-readable numbers behind the figure."""
+    `details`: machine-readable numbers behind the figure (e-values, projected further
+    counted trials, trials drawn and counted); `open_cells`: undecided cells."""
 
     claim: str
     model: str
@@ -157,6 +159,10 @@ class Verdict:
     figure: str
     paper: str = ""
     details: dict = field(default_factory=dict)
+    open_cells: tuple[Cell, ...] = field(default=(), repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """Everything but `open_cells` (the cells more trials would help: for sampling)."""
+        d = asdict(self)
+        del d["open_cells"]
+        return d

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import sys
 from collections.abc import Callable
@@ -57,6 +58,10 @@ def build_report(
             suites.append(s)
             per_claim = {c: s.verdict(c) for c in V.PER_MODEL_CLAIMS}
             verdicts += per_claim.values()
+            if len(s.sweep_pairs) > 1:  # and each sweep pair's own verdict
+                verdicts += [dataclasses.replace(s.verdict(c, pair),
+                                                 claim=f"{c}[{V.pair_name(pair)}]")
+                             for c in V.PAIR_CLAIMS for pair in s.sweep_pairs]  # fmt: skip
             rec = s.records()
             records += rec
             patching = [r for r in rec if r.experiment != "tracing"]
@@ -67,8 +72,8 @@ def build_report(
             c3 = per_claim["C3"].details
             best_layers.append({"model": s.model, "protocol": protocol, "best_layer": s.best_layer,
                                 "n_layers": s.n_layers, "depth": s.best_layer / s.n_layers,
-                                "ci_low_layer": c3.get("ci_layers", [None, None])[0],
-                                "ci_high_layer": c3.get("ci_layers", [None, None])[1]})  # fmt: skip
+                                "band_layer": c3.get("band_layer"),
+                                "c3_status": per_claim["C3"].status})  # fmt: skip
     for protocol in protocols:
         per_model = {s.model: (s.lm.info.family, s.verdict("C2"), s.verdict("C3"))
                      for s in suites if s.protocol == protocol}  # fmt: skip

@@ -2,18 +2,21 @@
 
 Rigorous scoring is strict: the first line of the greedy output, stripped, must equal an answer
 exactly. Transfer = equals the source task's answer to the target's query; preserve = equals the
-target's answer; malformed = neither. Exclusions are counted, never silently dropped.
+target's answer; source_copy = equals the source task's answer to the SOURCE's own query (the
+answer leaked through query positions: not a transfer); malformed = none of these.
+Exclusions are counted, never silently dropped.
 """
 
 from __future__ import annotations
 
-OUTCOMES = ("transfer", "preserve", "malformed")
+OUTCOMES = ("transfer", "preserve", "source_copy", "malformed")
 EXCLUSIONS = (
     "source_inapplicable",  # the source task has no answer for the target's query
     "ambiguous",  # source and target answers coincide for this query
     "layout_error",  # a token straddles two roles in a prompt of the pair
     "clean_target_wrong",  # the unpatched target prompt is answered incorrectly
     "misaligned",  # strict mode: a patched role has different token counts in source/target
+    "source_clean_wrong",  # the unpatched source prompt is answered incorrectly (rigorous)
 )
 
 
@@ -21,13 +24,18 @@ def first_line(output: str) -> str:
     return output.split("\n")[0].strip()
 
 
-def classify(output: str, source_answer: str, target_answer: str) -> str:
-    """transfer / preserve / malformed by exact match of the output's first line."""
+def classify(
+    output: str, source_answer: str, target_answer: str, copy_answer: str | None = None
+) -> str:
+    """transfer / preserve / source_copy / malformed by exact match of the output's first line.
+    `copy_answer`: the source's answer to its own query (None: the queries are the same)."""
     answer = first_line(output)
     if answer == source_answer.strip():
         return "transfer"
     if answer == target_answer.strip():
         return "preserve"
+    if copy_answer is not None and answer == copy_answer.strip():
+        return "source_copy"
     return "malformed"
 
 

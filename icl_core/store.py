@@ -1,8 +1,12 @@
 """On-disk results cache: one JSON file per experiment unit, keyed by what determines it.
 
 An experiment unit's result (a JSON-serialisable payload, typically a list of per-trial dicts)
-is stored under `result_key(model_hash, experiment, config, version)`, so it is computed once per
-(model weights, experiment, config, code version) and shared by every test and process.
+is stored under `result_key(setup, experiment, config, version)`, so it is computed once per
+(setup, experiment, config, result version) and shared by every test and process. `setup` is the
+fingerprint of model and runtime (`icl_core.provenance.setup_hash`: weights, config, tokenizer,
+dtype, device, library versions), `version` the explicit result version (`code_version`, from
+`icl_core.versions`); `icl_core.experiments.units` builds such keys and puts the setup's
+components in clear text in the entry's meta (`environment`).
 
 Layout: `<root>/<key[:2]>/<key>.json` (root defaults to `cache_root() / "results"`), plus a
 `<key>.json.lock` file lock beside each entry that `get_or_compute` has guarded.
@@ -12,7 +16,10 @@ Entry format (a JSON object):
 where `sha256` is taken over the canonical JSON of the payload (sorted keys, no spaces,
 NaN/Infinity allowed). `get` checks format, key and checksum; a corrupt entry is reported with
 `warnings.warn` (naming the file), removed, and reads as a miss. Corruption is never raised and
-corrupt data is never returned.
+corrupt data is never returned. Entries whose meta has no `environment` were keyed the old way
+(weights and a hash of source files): no current key reaches them. They are ignored, never
+deleted, and reported in one warning per process and root, at the first computation
+(`icl-claims store prune` removes them).
 
 Guarantees:
 - Writes are atomic (temporary file in the same directory, flush + fsync, `os.replace`): a reader
@@ -31,88 +38,53 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from icl_core.errors import ICLClaimsError
+from icl_core import versions
+from icl_core.errors import ICLClaimsError, UnknownNameError
 
 FORMAT = 1
-_PACKAGE_DIR = Path(__file__).resolve().parent
-_DATA_DIR = _PACKAGE_DIR / "tasks" / "data"
-# Code that cannot change a stored result (presentation, decisions on stored results, the
-# command line, benchmarks, the store itself) is left out of the code version.
-_NOT_RESULT_CODE = (
-    "report/",
-    "report_run.py",
-    "cli/",
-    "bench.py",
-    "decisions.py",
-    "verdicts.py",
-    "store.py",
-)
-# Experiment modules: each enters only the versions of the experiments that name it (scoped
-# code version), so an edit to one experiment does not invalidate another's results. The
-# suite and profiles only choose configs, and every choice they make is in the store key.
-_EXPERIMENTS_DIR = "experiments/"
-_SHARED_EXPERIMENT_CODE = ("experiments/units.py", "experiments/__init__.py")
-_code_versions: dict[tuple[str, ...], str] = {}
-_code_version_lock = threading.Lock()
+_HEAD_BYTES = 4096  # an entry's format, key and meta come before its payload: read that much
+_ENTRY_HEAD = re.compile(r'\{"format": (\d+), "key": "([0-9a-f]+)", "meta": ')
 _held = threading.local()  # entry paths whose lock this thread holds in get_or_compute
+_noticed_roots: set[Path] = set()  # roots whose old-way entries this process has reported
+_notice_lock = threading.Lock()
 
 
-# --------------------------------------------------------------------------- code version
-
-
-def _source_files() -> list[tuple[str, Path]]:
-    """(relative posix path, path) of every package .py file and every task data file, sorted."""
-    files: dict[str, Path] = {}
-    candidates = list(_PACKAGE_DIR.rglob("*.py"))
-    if _DATA_DIR.is_dir():
-        candidates += [p for p in _DATA_DIR.rglob("*") if p.is_file()]
-    for path in candidates:
-        rel = path.relative_to(_PACKAGE_DIR)
-        if "__pycache__" in rel.parts or any(part.startswith(".") for part in rel.parts):
-            continue
-        if rel.as_posix().startswith(_NOT_RESULT_CODE):
-            continue
-        files[rel.as_posix()] = path
-    return sorted(files.items())
-
-
-def _in_scope(rel: str, modules: tuple[str, ...]) -> bool:
-    if not rel.startswith(_EXPERIMENTS_DIR) or rel in _SHARED_EXPERIMENT_CODE:
-        return True
-    return rel.removeprefix(_EXPERIMENTS_DIR).removesuffix(".py") in modules
+# --------------------------------------------------------------------------- versions
 
 
 def code_version(*modules: str) -> str:
-    """First 16 hex chars of a SHA-256 over the package's .py sources that compute results
-    (all but _NOT_RESULT_CODE) and task data files. Of `icl_core/experiments/`, only the
-    shared units module and the named experiment `modules` (e.g. "patching") count.
+    """The explicit result version of a computation that uses the shared engine and the named
+    experiment `modules` (names in `icl_core.versions.RESULT_VERSIONS`), e.g.
+    "engine=1;patching=1". Unknown module names raise UnknownNameError. Depends on no source
+    file, so a pure refactor changes no key; see `icl_core.versions` for when to bump."""
+    parts = [f"engine={versions.ENGINE_VERSION}"]
+    for name in sorted(set(modules)):
+        if name not in versions.RESULT_VERSIONS:
+            raise UnknownNameError("experiment module", name, versions.RESULT_VERSIONS)
+        parts.append(f"{name}={versions.RESULT_VERSIONS[name]}")
+    return ";".join(parts)
 
-    Each file contributes its relative path and its bytes (length-prefixed, in sorted path order),
-    so any change of code or data gives a new version. Computed once per process and scope.
-    """
-    scope = tuple(sorted(set(modules)))
-    with _code_version_lock:
-        if scope not in _code_versions:
-            h = hashlib.sha256()
-            for rel, path in _source_files():
-                if not _in_scope(rel, scope):
-                    continue
-                content = path.read_bytes()
-                name = rel.encode("utf-8")
-                h.update(len(name).to_bytes(8, "big") + name)
-                h.update(len(content).to_bytes(8, "big") + content)
-            _code_versions[scope] = h.hexdigest()[:16]
-        return _code_versions[scope]
+
+def is_current_version(version: object) -> bool:
+    """Whether a version string written by `code_version` is still the current one."""
+    if not isinstance(version, str) or not version.startswith("engine="):
+        return False
+    modules = [part.split("=")[0] for part in version.split(";")[1:]]
+    try:
+        return code_version(*modules) == version
+    except UnknownNameError:
+        return False
 
 
 # --------------------------------------------------------------------------- keys
@@ -149,7 +121,8 @@ def result_key(
 ) -> str:
     """SHA-256 hex of the canonical JSON of (model_hash, experiment, config, version).
 
-    `version` defaults to `code_version()`. Config values may be str, int, float, bool, None,
+    `model_hash`: the setup fingerprint (`icl_core.provenance.setup_hash`). `version`
+    defaults to `code_version()`. Config values may be str, int, float, bool, None,
     and lists/tuples/str-keyed dicts of those; anything else raises TypeError naming the config
     key. Dict order does not matter; a tuple and a list with equal items give the same key;
     1, 1.0 and True give three different keys (JSON spells them differently).
@@ -169,6 +142,59 @@ def result_key(
         raise TypeError(f"version must be a non-empty str or None, got {version!r}")
     parts = {"config": config, "experiment": experiment, "model": model_hash, "version": version}
     return hashlib.sha256(_canonical(parts).encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- entries on disk
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """An entry file as found on disk, read from its head only (the payload is not checked).
+
+    status: "current" (written with the current format and result versions: a current key,
+    under its setup, reaches it), "stale_version" (older result versions), "old_key" (keyed
+    the old way: meta without "environment"), "unreadable" (no entry head or another format).
+    `ident`: (st_dev, st_ino) when scanned, so a removal never hits a file replaced since.
+    """
+
+    path: Path
+    size: int
+    status: str
+    meta: dict | None
+    ident: tuple[int, int]
+
+
+def _status(head: str, key: str) -> tuple[str, dict | None]:
+    m = _ENTRY_HEAD.match(head)
+    if not m or int(m[1]) != FORMAT or m[2] != key:
+        return "unreadable", None
+    try:
+        meta, _ = json.JSONDecoder().raw_decode(head, m.end())
+    except ValueError:
+        return "unreadable", None
+    if not isinstance(meta, dict):
+        return "old_key", None
+    if "environment" not in meta:
+        return "old_key", meta
+    if not is_current_version(meta.get("versions")):
+        return "stale_version", meta
+    return "current", meta
+
+
+def _entry_info(path: Path) -> EntryInfo | None:
+    """None if the file vanished meanwhile (a concurrent removal)."""
+    key = path.name.removesuffix(".json")
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            head = f.read(_HEAD_BYTES)
+            status, meta = _status(head.decode("ascii", "replace"), key)
+            if status == "unreadable" and len(head) < st.st_size:  # a meta longer than the head
+                head += f.read()
+                status, meta = _status(head.decode("ascii", "replace"), key)
+    except FileNotFoundError:
+        return None
+    return EntryInfo(path, st.st_size, status, meta, (st.st_dev, st.st_ino))
 
 
 # --------------------------------------------------------------------------- store
@@ -208,6 +234,40 @@ class ResultsStore:
 
     def __repr__(self) -> str:
         return f"ResultsStore({str(self.root)!r})"
+
+    def entries(self) -> Iterator[EntryInfo]:
+        """Every entry file under the root, in path order (lock and temporary files skipped)."""
+        for path in sorted(self.root.glob("*/*.json")):
+            info = None if path.name.startswith(".") else _entry_info(path)
+            if info is not None:
+                yield info
+
+    def discard(self, entry: EntryInfo) -> bool:
+        """Remove a scanned entry unless its file was replaced since; whether it was removed."""
+        try:
+            now = os.stat(entry.path)
+            if (now.st_dev, now.st_ino) != entry.ident:
+                return False
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _notice_old_entries(self) -> None:
+        """Once per process and root: one warning counting the entries keyed the old way."""
+        root = self.root.resolve()
+        with _notice_lock:
+            if root in _noticed_roots:
+                return
+            _noticed_roots.add(root)
+        n = sum(e.status == "old_key" for e in self.entries())
+        if n:
+            warnings.warn(
+                f"results store {self.root}: {n} entries keyed the old way (weights and source "
+                f"hash) are ignored; `icl-claims store prune --yes` removes them",
+                UserWarning,
+                stacklevel=3,
+            )
 
     @staticmethod
     def _check_key(key: str) -> None:
@@ -383,6 +443,7 @@ class ResultsStore:
         if payload is not _MISSING:
             self.stats.hits += 1
             return payload
+        self._notice_old_entries()
         path.parent.mkdir(parents=True, exist_ok=True)
         held.add(lock_path)
         try:

@@ -33,8 +33,10 @@ def answer_token_ids(tokenizer, layout: Layout, answer: str) -> tuple[int, ...]:
 @dataclass
 class PreparedPair:
     """A pair ready to patch: layouts, answers, clean outputs, the source's residual stream
-    at every layer ([source tokens, hidden] per layer) and the target's CleanRun. `excluded`
-    names why no condition of this pair can count (then nothing else is filled)."""
+    at every layer ([source tokens, hidden] per layer) and the target's CleanRun.
+    `continuations`: token ids of the target answer, the source answer to the target's query
+    and (distinct queries) the source's answer to its own query, as they follow the target.
+    `excluded` names why no condition of this pair can count (then nothing else is filled)."""
 
     pair: TaskPair
     target: Layout | None = None
@@ -55,6 +57,13 @@ class PreparedPair:
     def target_answer(self) -> str:
         return self.pair.target.answer
 
+    @property
+    def copy_answer(self) -> str | None:
+        """The source task's answer to the source's own query, where it differs from the
+        target's query (an output equal to it is `source_copy`, not a transfer)."""
+        src, tgt = self.pair.source, self.pair.target
+        return src.answer if src.query != tgt.query else None
+
 
 def prepare_pair(
     lm: LoadedModel, pair: TaskPair, template: str = "paper", max_new_tokens: int | None = None
@@ -74,6 +83,8 @@ def prepare_pair(
     if prep.excluded:
         return prep
     answers = (prep.target_answer, prep.source_answer)
+    if prep.copy_answer is not None:
+        answers += (prep.copy_answer,)
     prep.continuations = tuple(answer_token_ids(lm.tokenizer, prep.target, a) for a in answers)
     longest = max(len(c) for c in prep.continuations)
     prep.max_new_tokens = max_new_tokens or longest + ANSWER_MARGIN_TOKENS
@@ -120,8 +131,8 @@ def _result(cond, gen: Generation | None, mapped, excluded, prep) -> ConditionRe
     if gen is None:
         return ConditionResult(cond, None, excluded, "", None, mapped.target, mapped.source,
                                len(mapped.unmatched))  # fmt: skip
-    target_lp, source_lp = gen.continuation_logprobs
-    outcome = classify(gen.text, prep.source_answer, prep.target_answer)
+    target_lp, source_lp = gen.continuation_logprobs[:2]
+    outcome = classify(gen.text, prep.source_answer, prep.target_answer, prep.copy_answer)
     return ConditionResult(cond, outcome, None, first_line(gen.text), source_lp - target_lp,
                            mapped.target, mapped.source, len(mapped.unmatched))  # fmt: skip
 
@@ -156,7 +167,7 @@ def run_conditions(
         if transform is not None:
             values = transform(values, cond)
         variants.append([PromptEdit(cond.layer, m.target, values)])
-    reuse = {} if naive else {"clean": prep.target_clean}
+    reuse = {} if naive else {"clean": prep.target_clean, "decode": "unmatched"}
     gens = generate(lm.model, lm.tokenizer, tgt.input_ids, variants, prep.max_new_tokens,
                     continuations=prep.continuations, batch_size=1 if naive else batch_size,
                     decode_batch=1 if naive else 64, reuse_prefix=not naive, **reuse)  # fmt: skip

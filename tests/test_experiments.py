@@ -4,6 +4,7 @@ results are stored once and read back, derived position sets are well formed."""
 import pytest
 
 from fixtures.models import tiny_loaded
+from icl_core import verdicts as V
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.patching import PatchingConfig, run_pair, run_patching
 from icl_core.experiments.tracing import TracingConfig, layer_noise_scale, run_task
@@ -137,9 +138,9 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     }
 
 
-def test_rigorous_sweep_tops_up_until_enough_trials_count(tiny_lm, monkeypatch):
-    """min_counted: further batches (fresh seeds) per pair, sized by the counted rate so far,
-    until enough trials count or MAX_DRAW_FACTOR x n are drawn; outcomes are never looked at."""
+def test_rigorous_sweep_runs_in_rounds_on_undecided_conditions(tiny_lm, monkeypatch):
+    """Round 1 runs every condition; later rounds (fresh seeds, round_size trials) run only the
+    conditions some rule still needs, until every rule reading them decides or the cap."""
     from dataclasses import replace
 
     from icl_core.experiments import suite as S
@@ -149,26 +150,40 @@ def test_rigorous_sweep_tops_up_until_enough_trials_count(tiny_lm, monkeypatch):
     calls = []
 
     def fake_run(lm, cfg, store=None, progress=None):
-        calls.append((cfg.pairs, cfg.n_trials, cfg.seed))
-        # uppercase->repeat_word counts every other trial, uppercase->length never
-        return [TrialRecord("m", "f", 4, "rigorous", cfg.experiment, s, t, hash((cfg.seed, i)),
-                            0, "all_demo", "transfer", None, "",
-                            t == "repeat_word" and i % 2 == 0)
-                for s, t in cfg.pairs for i in range(cfg.n_trials)]  # fmt: skip
+        calls.append(cfg)
+        conds = cfg.conditions or [(ps, L) for ps in cfg.position_sets
+                                   for L in (cfg.layers or range(lm.info.n_layers))]  # fmt: skip
+        # uppercase->repeat_word: all_demo always transfers, nothing else does;
+        # uppercase->length never transfers
+        return [TrialRecord("m", "f", lm.info.n_layers, "rigorous", cfg.experiment, s, t,
+                            hash((cfg.seed, i)), L, ps,
+                            "transfer" if t == "repeat_word" and ps == "all_demo"
+                            else "preserve", None, "", True)
+                for s, t in cfg.pairs for i in range(cfg.n_trials)
+                for ps, L in conds]  # fmt: skip
 
     monkeypatch.setattr(S, "run_patching", fake_run)
-    profile = replace(get_profile("ci"), sweep_pairs=(("uppercase", "repeat_word"),
-                      ("uppercase", "length")), n_multi=10, min_counted=12)  # fmt: skip
-    records = S.ModelSuite(tiny_lm, profile).multi
     good, bad = ("uppercase", "repeat_word"), ("uppercase", "length")
-    assert S.counted_trials(records, good) >= 12
-    assert len({r.seed for r in records if r.target_task == "length"}) == 50  # the cap
-    assert S.counted_trials(records, bad) == 0
-    assert calls[0] == ((good, bad), 10, profile.seed)
-    assert calls[1] == ((good,), 14, calls[1][2]) and calls[1][2] != profile.seed  # 7 more at 1/2
-    assert len({seed for _, _, seed in calls}) == len(calls) - 1  # one fresh seed per round
-    calls.clear()
-    assert len(S.ModelSuite(tiny_lm, replace(profile, min_counted=0)).multi) == 20
-    assert len(calls) == 1  # no top-up
-    assert S.ModelSuite(tiny_lm, profile).single
-    assert len(calls) == 2  # single-position sweeps are not topped up
+    profile = replace(get_profile("ci"), sweep_pairs=(good, bad), n_multi=10, round_size=10,
+                      cap_multi=60)  # fmt: skip
+    suite = S.ModelSuite(tiny_lm, profile)
+    records = suite.multi
+    assert calls[0].pairs == (good, bad) and calls[0].conditions is None
+    assert calls[0].n_trials == 10 and calls[0].seed == profile.seed
+    later = calls[1:]
+    assert later and all(c.n_trials == 10 and len(c.pairs) == 1 for c in later)
+    assert len({c.seed for c in later if c.pairs == (bad,)}) == len(
+        [c for c in later if c.pairs == (bad,)])  # one fresh seed per round  # fmt: skip
+    assert all(set(c.conditions) <= {(ps, L) for ps in V.MULTI_SETS
+                                     for L in range(tiny_lm.info.n_layers)}
+               for c in later)  # fmt: skip
+    assert all(ps in ("all_demo", "input_only") for c in later for ps, _ in c.conditions)
+    # uppercase->length stops once every layer is shown <= 10% (40 trials at 0 of 40): C3
+    # and C3-peak can then never decide, so more trials would be wasted
+    assert S.counted_trials(records, bad) == 40
+    assert S.counted_trials(records, good) < 60  # decided before the cap
+    for claim in ("C2", "C3", "C3-peak"):
+        assert suite.verdict(claim, good).status != "inconclusive", claim
+    assert suite.verdict("C2", bad).status == "refuted"
+    v = suite.verdict("C3", bad)
+    assert v.status == "inconclusive" and v.details["drawn"] == 40

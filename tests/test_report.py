@@ -103,7 +103,7 @@ EXTRA = {
     ],
     "best_layers": [
         {"model": m, "protocol": p, "best_layer": 1, "n_layers": n, "depth": 1 / n,
-         "ci_low_layer": 0, "ci_high_layer": 2}
+         "band_layer": 2, "c3_status": "holds"}
         for m, _, n in MODELS for p in PROTOCOLS
     ],
 }  # fmt: skip

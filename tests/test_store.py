@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import multiprocessing
@@ -15,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from icl_core import store as store_mod
-from icl_core.errors import ICLClaimsError
-from icl_core.store import ResultsStore, code_version, result_key
+from icl_core.cli import main
+from icl_core.errors import ICLClaimsError, UnknownNameError
+from icl_core.store import ResultsStore, code_version, is_current_version, result_key
+from icl_core.versions import RESULT_VERSIONS
 
 CONFIG = {"task": "antonym", "layers": (0, 3, 5), "k": 4, "temp": 0.5, "seed": None, "bf": True}
 PAYLOAD = [{"trial": 0, "ok": True, "p": 0.1 + 0.2}, {"trial": 1, "ok": False, "p": 1e-300}]
@@ -197,6 +200,7 @@ def _missing_checksum(path: Path, rs: ResultsStore, key: str) -> None:
     path.write_text(json.dumps(doc))
 
 
+@pytest.mark.filterwarnings("ignore:.*keyed the old way:UserWarning")  # _other_key's entry
 @pytest.mark.parametrize(
     "corrupt",
     [
@@ -386,65 +390,138 @@ def test_threads_compute_a_key_once(rs: ResultsStore) -> None:
     assert results["a"] == results["b"] == [key] and results["c"] == [other]
 
 
-# --------------------------------------------------------------------------- code version
+# --------------------------------------------------------------------------- versions
 
 
-def test_code_version_is_16_hex_and_stable() -> None:
-    v = code_version()
-    assert re.fullmatch(r"[0-9a-f]{16}", v)
-    assert code_version() == v
+def test_code_version_names_every_module_it_is_given() -> None:
+    assert code_version("patching", "tracing") == code_version("tracing", "patching")
+    assert code_version("patching").startswith(code_version() + ";")
+    for module in RESULT_VERSIONS:  # each names an experiment module
+        assert importlib.util.find_spec(f"icl_core.experiments.{module}") is not None
+    with pytest.raises(UnknownNameError, match="'patchin'.*paper_patching, paper_tracing"):
+        code_version("patchin")
 
 
-def test_code_version_tracks_sources_and_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_every_stored_experiment_module_has_a_result_version() -> None:
+    """Each `code=(...)` an experiment is stored under names modules of RESULT_VERSIONS (else
+    storing it raises UnknownNameError at run time)."""
+    experiments = Path(store_mod.__file__).parent / "experiments"
+    named = {
+        name
+        for path in experiments.glob("*.py")
+        for group in re.findall(r"code\s*=\s*\(([^)]*)\)", path.read_text(encoding="utf-8"))
+        for name in re.findall(r"[\"']([a-z_]+)[\"']", group)
+    }
+    assert named and named <= set(RESULT_VERSIONS), named - set(RESULT_VERSIONS)
+
+
+@pytest.mark.parametrize(
+    ("version", "current"),
+    [
+        (code_version(), True),
+        (code_version("paper_tracing", "patching"), True),
+        ("engine=0", False),
+        (code_version("patching").replace("patching=", "patching=9"), False),
+        (f"{code_version()};gone=1", False),
+        ("0123456789abcdef", False),  # a code hash of the old keys
+        (None, False),
+    ],
+)
+def test_is_current_version(version: object, current: bool) -> None:
+    assert is_current_version(version) is current
+
+
+# --------------------------------------------------------------------------- entries on disk
+
+ENV = {"dtype": "float32", "device": "cpu"}
+
+
+def _fill(rs: ResultsStore) -> dict[str, str]:
+    """One entry of each status; status -> key."""
+    keys = {s: _key(experiment=s) for s in ("current", "stale_version", "old_key", "unreadable")}
+    meta = {"model": "tiny", "environment": ENV, "versions": code_version("patching")}
+    rs.put(keys["current"], PAYLOAD, meta=meta)
+    rs.put(keys["stale_version"], PAYLOAD, meta={**meta, "versions": "engine=0;patching=1"})
+    rs.put(keys["old_key"], PAYLOAD, meta={"model": "tiny"})
+    path = rs.path_for(keys["unreadable"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    return keys
+
+
+def test_entries_report_each_status(rs: ResultsStore) -> None:
+    keys = _fill(rs)
+    rs.put(_key(experiment="no meta"), PAYLOAD)  # put without meta: keyed the old way too
+    (rs.root / "ab").mkdir(exist_ok=True)
+    (rs.root / "ab" / ".abc.1.ff.tmp").write_text("")  # temporary files are not entries
+    found = {e.path.name.removesuffix(".json"): e for e in rs.entries()}
+    assert {k: found[k].status for k in keys.values()} == {v: k for k, v in keys.items()}
+    assert found[_key(experiment="no meta")].status == "old_key"
+    assert found[keys["current"]].meta["environment"] == ENV
+    assert found[keys["current"]].size == rs.path_for(keys["current"]).stat().st_size
+
+
+def test_an_entry_with_a_long_meta_is_read_whole(rs: ResultsStore) -> None:
+    meta = {"model": "m" * 10_000, "environment": ENV, "versions": code_version()}
+    rs.put(_key(), PAYLOAD, meta=meta)
+    (entry,) = rs.entries()
+    assert entry.status == "current" and entry.meta == meta
+
+
+def test_discard_spares_a_replaced_entry(rs: ResultsStore) -> None:
+    key = _key()
+    rs.put(key, PAYLOAD)
+    (entry,) = rs.entries()
+    rs.put(key, ["recomputed"])  # a concurrent writer replaced the file since the scan
+    assert not rs.discard(entry) and rs.get(key) == ["recomputed"]
+    (entry,) = rs.entries()
+    assert rs.discard(entry) and not rs.discard(entry)
+    assert rs.get(key) is None
+
+
+def test_old_entries_are_ignored_with_one_warning(tmp_path: Path) -> None:
+    rs = ResultsStore(tmp_path / "results")
+    old = _key(experiment="old")
+    rs.put(old, PAYLOAD, meta={"model": "tiny"})
+    with pytest.warns(UserWarning, match=r"1 entries keyed the old way .* prune --yes"):
+        rs.get_or_compute(_key(), lambda: PAYLOAD)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process and root
+        ResultsStore(rs.root).get_or_compute(_key(experiment="x"), lambda: PAYLOAD)
+    assert rs.get(old) == PAYLOAD  # ignored, not deleted
+
+
+def _cli(capsys: pytest.CaptureFixture, *argv: str) -> str:
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def test_store_info_groups_units(rs: ResultsStore, capsys: pytest.CaptureFixture) -> None:
+    _fill(rs)
+    rs.put(
+        _key(config={"other": 1}),
+        PAYLOAD,
+        meta={"model": "tiny", "environment": ENV, "versions": code_version("patching")},
+    )
+    doc = json.loads(_cli(capsys, "store", "info", "--json", "--root", str(rs.root)))
+    groups = {g["status"]: g for g in doc["groups"]}
+    assert [g["status"] for g in doc["groups"]] == list(groups) == [
+        "current", "stale_version", "old_key", "unreadable"]  # fmt: skip
+    assert groups["current"] | {"bytes": 0} == {
+        "status": "current", "model": "tiny", "dtype": "float32", "device": "cpu",
+        "versions": code_version("patching"), "units": 2, "bytes": 0}  # fmt: skip
+    text = _cli(capsys, "store", "info", "--root", str(rs.root))
+    assert "5 units" in text and "ignored (keyed the old way)" in text
+
+
+def test_store_prune_is_a_dry_run_unless_told(
+    rs: ResultsStore, capsys: pytest.CaptureFixture
 ) -> None:
-    pkg = tmp_path / "pkg"
-    (pkg / "tasks" / "data").mkdir(parents=True)
-    (pkg / "__pycache__").mkdir()
-    (pkg / "a.py").write_text("x = 1\n")
-    (pkg / "tasks" / "data" / "words.txt").write_text("hot cold\n")
-    monkeypatch.setattr(store_mod, "_PACKAGE_DIR", pkg)
-    monkeypatch.setattr(store_mod, "_DATA_DIR", pkg / "tasks" / "data")
-
-    def fresh(*modules: str) -> str:
-        monkeypatch.setattr(store_mod, "_code_versions", {})
-        return code_version(*modules)
-
-    base = fresh()
-    (pkg / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"ignored")
-    (pkg / "notes.md").write_text("not code")
-    assert fresh() == base
-    (pkg / "tasks" / "data" / "words.txt").write_text("hot cold\nup down\n")
-    changed_data = fresh()
-    assert changed_data != base
-    (pkg / "a.py").write_text("x = 2\n")
-    changed_code = fresh()
-    assert changed_code not in (base, changed_data)
-    (pkg / "a.py").rename(pkg / "b.py")  # same content, new path
-    assert fresh() != changed_code
-
-
-def test_code_version_scopes_experiment_modules(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pkg = tmp_path / "pkg"
-    (pkg / "experiments").mkdir(parents=True)
-    for name in ("units", "patching", "tracing", "suite"):
-        (pkg / "experiments" / f"{name}.py").write_text(f"{name} = 1\n")
-    monkeypatch.setattr(store_mod, "_PACKAGE_DIR", pkg)
-    monkeypatch.setattr(store_mod, "_DATA_DIR", pkg / "tasks" / "data")
-
-    def versions() -> dict[str, str]:
-        monkeypatch.setattr(store_mod, "_code_versions", {})
-        return {m: code_version(m) for m in ("patching", "tracing")} | {"": code_version()}
-
-    base = versions()
-    assert len(set(base.values())) == 3
-    (pkg / "experiments" / "tracing.py").write_text("tracing = 2\n")
-    after = versions()
-    assert after["patching"] == base["patching"] and after[""] == base[""]
-    assert after["tracing"] != base["tracing"]
-    (pkg / "experiments" / "suite.py").write_text("suite = 2\n")  # chooses configs only
-    assert versions() == after
-    (pkg / "experiments" / "units.py").write_text("units = 2\n")  # shared by every experiment
-    assert not set(versions().values()) & set(after.values())
+    keys = _fill(rs)
+    text = _cli(capsys, "store", "prune", "--root", str(rs.root))
+    assert "would remove 3 units" in text and "--yes" in text
+    assert len(list(rs.entries())) == 4
+    text = _cli(capsys, "store", "prune", "--yes", "--root", str(rs.root))
+    assert "removed 3 units" in text
+    assert [e.path.name for e in rs.entries()] == [f"{keys['current']}.json"]
+    assert rs.get(keys["current"]) == PAYLOAD

@@ -108,11 +108,16 @@ def test_shared_pair_is_a_paired_counterfactual():
     pair = sample_pair("uppercase", "repeat_word", k=5, seed=7)
     assert pair.shared_inputs
     assert pair.source.demo_inputs == pair.target.demo_inputs
-    assert pair.source.query == pair.target.query
+    assert pair.source.query != pair.target.query  # SPEC 5.3: the source asks another query
+    assert abs(len(pair.source.query) - len(pair.target.query)) <= 1
     assert [y for _, y in pair.source.demos] == [x.upper() for x in pair.source.demo_inputs]
     assert [y for _, y in pair.target.demos] == [f"{x} {x}" for x in pair.target.demo_inputs]
-    assert pair.source_answer_for_query == pair.source.answer
+    assert pair.source_answer_for_query == pair.target.query.upper()
+    assert pair.source.answer == pair.source.query.upper()
     assert not pair.ambiguous
+    same = sample_pair("uppercase", "repeat_word", k=5, seed=7, distinct_queries=False)
+    assert same.source.query == same.target.query == pair.target.query
+    assert same.source.demos == pair.source.demos
     assert pair == sample_pair("uppercase", "repeat_word", k=5, seed=7)
     assert pair != sample_pair("uppercase", "repeat_word", k=5, seed=8)
 
@@ -129,11 +134,17 @@ def test_shared_pairs_properties(names, k, seed):
         with pytest.raises(InvalidChoiceError, match="shared_inputs=False"):
             sample_pair(source, target, k=k, seed=seed)
         return
-    pair = sample_pair(source, target, k=k, seed=seed)
+    try:
+        pair = sample_pair(source, target, k=k, seed=seed)
+    except InvalidChoiceError as exc:  # no second query whose answers differ
+        assert "distinct_queries=False" in str(exc)
+        return
     _check_example(pair.source, k)
     _check_example(pair.target, k)
     assert pair.source.demo_inputs == pair.target.demo_inputs
-    assert pair.source.query == pair.target.query
+    assert pair.source.query != pair.target.query
+    # a copied source answer is told apart from a transfer and from a preserve
+    assert pair.source.answer not in (pair.source_answer_for_query, pair.target.answer)
     assert pair.source_answer_for_query == get_task(source).answer(pair.target.query)
     assert pair.ambiguous == (pair.source_answer_for_query == pair.target.answer)
 

@@ -2,6 +2,7 @@
 is refuted on data that contradict it, and is inconclusive on too little data."""
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -55,7 +56,10 @@ def _multi(best_k, input_k, n=40, layers=10, best=3):
 
 
 def test_c2():
-    assert V.c2(cells(_multi(38, 0)), "m", "rigorous").status == "holds"
+    """The input_only part is tested at the chosen layer with Bonferroni over the 10 layers:
+    0 of 60 is needed to show <= 10% at e >= 200."""
+    assert V.c2(cells(_multi(56, 0, n=60)), "m", "rigorous").status == "holds"
+    assert V.c2(cells(_multi(38, 0, n=40)), "m", "rigorous").status == "inconclusive"
     assert V.c2(cells(_multi(38, 30)), "m", "rigorous").status == "refuted"  # input_only high
     assert V.c2(cells(_multi(5, 0)), "m", "rigorous").status == "refuted"  # never reaches 50%
     assert V.c2(cells(_multi(5, 0, n=6)), "m", "rigorous").status == "inconclusive"
@@ -89,11 +93,35 @@ def test_c3_depth_window():
     assert V.c3(curve(8), "m", "rigorous", 10).status == "refuted"  # depth 0.8
     flat = [rec(L, "all_demo", "preserve", s) for s in range(40) for L in range(10)]
     assert V.c3(flat, "m", "rigorous", 10).status == "inconclusive"
-    few = [r for r in curve(3) if r.seed < V.MIN_BOOTSTRAP_TRIALS - 1]  # too few to bootstrap
+    few = [r for r in curve(3) if r.seed < 3]
     assert V.c3(few, "m", "rigorous", 10).status == "inconclusive"
     weak = [rec(L, "all_demo", "transfer" if L == 3 and s < 2 else "preserve", s)
             for s in range(40) for L in range(10)]  # fmt: skip
     assert V.c3(weak, "m", "rigorous", 10).status == "inconclusive"  # 2/40: not above 10%
+
+
+def test_c3_on_a_plateau_decides():
+    """A plateau over layers `first`-8 at 0.8 (the argmax bootstrap never decides on it): a
+    trial transfers on the plateau with probability 0.8, each layer flipping 5% of trials on
+    its own; a band layer is within delta of every layer, so C3 holds; C3-peak is refuted when
+    the plateau reaches below depth 0.2 (layer 1), holds when the early layers are at zero."""
+    rng = random.Random(2)
+
+    def plateau(first, n=150):
+        out = []
+        for s in range(n):
+            latent = rng.random() < 0.8
+            for L in range(10):
+                hit = first <= L <= 8 and latent != (rng.random() < 0.05)
+                out.append(rec(L, "all_demo", "transfer" if hit else "preserve", s))
+        return out
+
+    early = plateau(1)
+    assert V.c3(early, "m", "rigorous", 10).status == "holds"
+    assert V.c3_peak(early, "m", "rigorous", 10).status == "refuted"
+    late = plateau(2)
+    assert V.c3(late, "m", "rigorous", 10).status == "holds"
+    assert V.c3_peak(late, "m", "rigorous", 10).status == "holds"
 
 
 def test_c3_on_a_layer_grid_and_counting_every_trial():
@@ -109,7 +137,6 @@ def test_c3_on_a_layer_grid_and_counting_every_trial():
     grid = V.c3(rows, "m", "paper", 10, layers=(5, 3, 4), source_clean_only=False)
     assert grid.details["best_layer"] == 3 and grid.details["n"] == 40
     assert grid.details["layers_swept"] == 3 and "3 of 10 layers swept" in grid.figure
-    assert set(grid.details["window"]) <= {3, 4, 5}
 
 
 def test_c4_by_family():
@@ -136,9 +163,10 @@ def _tracing(query_correct, demo_correct, n=40, layers=10):
 
 
 def test_c5():
-    assert V.c5(_tracing(5, 40), "m", "rigorous", 10).status == "holds"
+    assert V.c5(_tracing(5, 60, n=60), "m", "rigorous", 10).status == "holds"
     assert V.c5(_tracing(38, 40), "m", "rigorous", 10).status == "refuted"  # query harmless
     assert V.c5(_tracing(5, 20), "m", "rigorous", 10).status == "refuted"  # demos necessary
+    assert V.c5(_tracing(5, 20, n=20), "m", "rigorous", 10).status == "inconclusive"
 
 
 def test_c6():
@@ -168,24 +196,30 @@ def test_c7():
     assert V.c7(matrix_hold, swapped, "m", "rigorous").status == "refuted"
 
 
-def _thresholds(k_of_size, demos, n=30):
+def _thresholds(k_of_size, demos, n=60, positions=16):
+    """Threshold records: trial i transfers at subset size k iff i < k_of_size(k, n); the
+    output-line sets have `positions` positions."""
     out = []
-    for k in V.SUBSET_KS:
-        for s in range(V.SUBSET_DRAWS):
-            out += trials(3, V.subset_set(k, s), k_of_size(k, n), n, experiment="thresholds")
-    out += trials(3, "output_lines", demos[3], n, experiment="thresholds")
-    for m in (1, 2, 3):
-        out += trials(3, f"output_lines@last{m}", demos[m - 1], n, experiment="thresholds")
-    return cells(out)
+    sets = [(V.subset_set(k, s), k_of_size(k, n)) for k in V.SUBSET_KS
+            for s in range(V.SUBSET_DRAWS)]  # fmt: skip
+    sets += [("output_lines", demos[3])] + [(f"output_lines@last{m}", demos[m - 1])
+                                             for m in (1, 2, 3)]  # fmt: skip
+    for name, k in sets:
+        for r in trials(3, name, k, n, experiment="thresholds"):
+            out.append(replace(r, target_positions=tuple(range(positions))))
+    return out
 
 
 def test_c8():
-    sharp = _thresholds(lambda k, n: 0 if k < 10 else n // 2, (0, 0, 0, 28))
-    assert V.c8(sharp, "m", "rigorous", n_positions=16).status == "holds"
-    gradual = _thresholds(lambda k, n: n * k // 12, (0, 0, 0, 28))
-    assert V.c8(gradual, "m", "rigorous", n_positions=16).status == "refuted"
-    few_demos = _thresholds(lambda k, n: 0 if k < 10 else n // 2, (15, 20, 25, 28))
-    assert V.c8(few_demos, "m", "rigorous", n_positions=16).status == "refuted"
+    def verdict(records):
+        return V.c8(cells(records), records, "m", "rigorous").status
+
+    assert verdict(_thresholds(lambda k, n: 0 if k < 10 else n // 2, (0, 0, 0, 56))) == "holds"
+    gradual = _thresholds(lambda k, n: min(n, n * k // 8), (0, 0, 0, 56))
+    assert verdict(gradual) == "refuted"  # k* = 7 of 16 positions already gives more than half
+    few_demos = _thresholds(lambda k, n: 0 if k < 10 else n // 2, (30, 40, 50, 56))
+    assert verdict(few_demos) == "refuted"
+    assert verdict(_thresholds(lambda k, n: 0, (0, 0, 0, 56), n=8)) == "inconclusive"
 
 
 def test_c9_and_c10():
@@ -207,6 +241,6 @@ def test_c9_and_c10():
     assert V.c10(one_each, "m", "rigorous").status == "inconclusive"  # n = 1 decides nothing
 
 
-@pytest.mark.parametrize("claim", ["C1", "C2", "C3", "C5", "C6", "C7", "C8", "C9", "C10"])
+@pytest.mark.parametrize("claim", V.PER_MODEL_CLAIMS)
 def test_every_claim_has_the_papers_figure(claim):
     assert V.PAPER[claim]

@@ -31,7 +31,12 @@ class PatchingConfig:
     Layout.position_sets(). `control`: "" (plain), "random_source" (the source prompt is of a
     third task; transfer still means the original source task's answer), "noise_matched"
     (source states replaced by Gaussian vectors of the same norm per position), "shuffled"
-    (source states permuted across the patched positions)."""
+    (source states permuted across the patched positions). `distinct_queries`: the source
+    prompt asks another query than the target (SPEC 5.3). `conditions`: explicit (position
+    set, layer) conditions, overriding position_sets x layers (a sequential round runs only
+    the undecided ones). `skip_source_wrong`: a trial whose clean source prompt is answered
+    wrongly is excluded as `source_clean_wrong` before any condition runs (it cannot count
+    under the rigorous protocol; the first round keeps them for the all-valid-trials figure)."""
 
     experiment: str
     pairs: tuple[tuple[str, str], ...]
@@ -44,6 +49,9 @@ class PatchingConfig:
     strict: bool = False
     control: str = ""
     protocol: str = "rigorous"
+    distinct_queries: bool = True
+    conditions: tuple[tuple[str, int], ...] | None = None
+    skip_source_wrong: bool = False
 
     def __post_init__(self) -> None:
         if self.control not in CONTROLS:
@@ -73,7 +81,8 @@ def _control_pair(pair: TaskPair, cfg: PatchingConfig, seed: int) -> TaskPair:
     s, t = pair.source.task, pair.target.task
     third = _third_task(s, t, pair.target.query)
     try:
-        c_pair = sample_pair(third, t, cfg.k, seed, shared_inputs=True)
+        c_pair = sample_pair(third, t, cfg.k, seed, shared_inputs=True,
+                             distinct_queries=cfg.distinct_queries)  # fmt: skip
         c_example = c_pair.source
     except InvalidChoiceError:
         c_example = sample_example(third, cfg.k, derive_seed(seed, "third"))
@@ -113,7 +122,8 @@ def _records(lm, cfg, prep: PreparedPair, seed, results: Sequence[ConditionResul
                 condition=cfg.control and f"control={cfg.control}",
                 source_clean_correct=prep.source_clean_correct,
                 target_prompt=prep.target.prompt.text if prep.target else "",
-                source_prompt=prep.source.prompt.text if prep.source else None)  # fmt: skip
+                source_prompt=prep.source.prompt.text if prep.source else None,
+                source_query=prep.pair.source.query)  # fmt: skip
     if results is None:
         return [TrialRecord(**base, layer=c.layer, position_set=c.position_set, outcome=None,
                             excluded=prep.excluded) for c in conds]  # fmt: skip
@@ -137,20 +147,30 @@ def _records(lm, cfg, prep: PreparedPair, seed, results: Sequence[ConditionResul
 def run_pair(lm: LoadedModel, cfg: PatchingConfig, source: str, target: str) -> list[TrialRecord]:
     """All trials of one pair under every condition of `cfg` (rigorous protocol)."""
     layers = cfg.layers if cfg.layers is not None else tuple(range(lm.info.n_layers))
-    conds = [Condition(ps, layer) for ps in cfg.position_sets for layer in layers]
+    if cfg.conditions is not None:
+        conds = [Condition(ps, layer) for ps, layer in cfg.conditions]
+    else:
+        conds = [Condition(ps, layer) for ps in cfg.position_sets for layer in layers]
     demos, queries = shared_input_capacity(source, target)
     shared = demos >= cfg.k and queries >= 1
     records: list[TrialRecord] = []
     for i in range(cfg.n_trials):
         seed = derive_seed(cfg.seed, f"{cfg.experiment}:{source}->{target}:{i}")
-        pair = sample_pair(source, target, cfg.k, seed, shared_inputs=shared)
-        if cfg.control == "random_source":
-            pair = _control_pair(pair, cfg, seed)
+        pair = sample_pair(source, target, cfg.k, seed, shared_inputs=shared,
+                           distinct_queries=cfg.distinct_queries)  # fmt: skip
         prep = prepare_pair(lm, pair, cfg.template)
+        if cfg.control == "random_source" and not prep.excluded:
+            # the third task's states, filtered like every other control: by the ORIGINAL
+            # source's clean answer (its competence is what the rigorous cells require)
+            source_ok = prep.source_clean_correct
+            prep = prepare_pair(lm, _control_pair(pair, cfg, seed), cfg.template)
+            prep.source_clean_correct = source_ok
+        if cfg.skip_source_wrong and not prep.excluded and not prep.source_clean_correct:
+            prep.excluded = "source_clean_wrong"
         if prep.excluded:
             records += _records(lm, cfg, prep, seed, None, conds)
             continue
-        _check_sets(prep, cfg.position_sets)
+        _check_sets(prep, {c.position_set for c in conds})
         results = run_conditions(lm, prep, conds, strict=cfg.strict,
                                  transform=_transform(cfg.control, seed))  # fmt: skip
         records += _records(lm, cfg, prep, seed, results, conds)

@@ -12,16 +12,17 @@ from collections.abc import Callable
 
 from icl_core import verdicts as V
 from icl_core.experiments.patching import PatchingConfig, run_patching
-from icl_core.experiments.profiles import HEADLINE, Profile
+from icl_core.experiments.profiles import HEADLINE, QUALIFYING_ACCURACY, Profile
 from icl_core.experiments.protocols import parse_protocol
 from icl_core.experiments.tracing import TracingConfig, run_tracing
+from icl_core.experiments.units import get_or_compute_unit
 from icl_core.models.loading import LoadedModel
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
-from icl_core.store import ResultsStore, code_version, result_key
+from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS, derive_seed
 
-TOPPED_UP = ("multi_sweep", "controls")  # rigorous experiments drawn until min_counted trials
-MAX_DRAW_FACTOR = 5  # at most this many times the profile's trial count per pair
+MAX_DRAW_FACTOR = 4  # a sequential experiment draws at most this many times its cap per pair
+MATRIX_DRAW_FACTOR = 5  # the pair matrix draws at most this many times its trial count per pair
 NOT_UNDER_PAPER = ("C8",)  # thresholds: the release describes no threshold experiment
 NOT_IN_ABLATIONS = ("C7", "C10")  # the pair matrix: rigorous and paper only
 C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
@@ -32,6 +33,7 @@ THRESHOLD_SETS = tuple(V.subset_set(k, s) for k in V.SUBSET_KS for s in range(V.
     "output_lines@last2",
     "output_lines@last3",
 )
+Conditions = set[tuple[str, int]]
 
 
 def counted_trials(records: list[TrialRecord], pair: tuple[str, str]) -> int:
@@ -39,6 +41,13 @@ def counted_trials(records: list[TrialRecord], pair: tuple[str, str]) -> int:
     and clean source answered correctly (SPEC 5.4)."""
     return len({r.seed for r in records if (r.source_task, r.target_task) == pair
                 and not r.excluded and r.source_clean_correct})  # fmt: skip
+
+
+def trial_counts(records: list[TrialRecord]) -> dict[str, int]:
+    """{"drawn": distinct (pair, seed) trials, "counted": those that count (SPEC 5.4)}."""
+    drawn = {(r.pair, r.seed) for r in records}
+    counted = {(r.pair, r.seed) for r in records if not r.excluded and r.source_clean_correct}
+    return {"drawn": len(drawn), "counted": len(counted)}
 
 
 class ModelSuite:
@@ -58,6 +67,12 @@ class ModelSuite:
         self.n_layers = lm.info.n_layers
 
     @property
+    def sweep_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The profile's pre-registered pairs; the paper protocol sweeps the headline pair only
+        (the release's protocol, unchanged)."""
+        return (HEADLINE,) if self.spec.is_paper else self.profile.sweep_pairs
+
+    @property
     def sweep_layers(self) -> tuple[int, ...]:
         """The layers the claims read from the layer sweeps."""
         if self.spec.is_paper and self.spec.ingredient("layers") == "grid":
@@ -66,43 +81,53 @@ class ModelSuite:
             return tuple(paper_layer_grid(self.n_layers))
         return tuple(range(self.n_layers))
 
-    def _patching(
-        self, experiment, pairs, sets, layers=None, n=10, control=""
-    ) -> list[TrialRecord]:
+    def _patching(self, experiment, pairs, sets, layers=None, n=10, control="", cap=0,
+                  open_of: Callable[[list[TrialRecord], tuple[str, str]], Conditions]
+                  | None = None) -> list[TrialRecord]:  # fmt: skip
         if self.spec.is_paper:
             return self._paper_patching(experiment, pairs, sets, layers, n, control)
-        return self._topped_up(experiment, pairs, sets, layers, n, control)
+        return self._sequential(experiment, pairs, sets, layers, n, control, cap, open_of)
 
-    def _topped_up(self, experiment, pairs, sets, layers, n, control) -> list[TrialRecord]:
-        """Rigorous patching: n trials per pair; then, for multi_sweep and controls, further
-        batches (fresh seeds) for each pair with fewer than profile.min_counted counted trials,
-        each batch sized by the pair's counted rate so far, until min_counted is reached or
-        MAX_DRAW_FACTOR x n trials are drawn. The stopping rule looks only at trial validity,
-        never at outcomes. Every batch is its own stored unit."""
+    def _batch(self, experiment, pairs, sets, layers, n, seed, control,
+               conditions=None) -> list[TrialRecord]:  # fmt: skip
+        cfg = PatchingConfig(experiment, tuple(pairs), tuple(sets), layers, n, seed,
+                             control=control, protocol=self.protocol, conditions=conditions,
+                             skip_source_wrong=conditions is not None)  # fmt: skip
+        return run_patching(self.lm, cfg, self.store, self.progress)
+
+    def _sequential(self, experiment, pairs, sets, layers, n, control, cap,
+                    open_of) -> list[TrialRecord]:  # fmt: skip
+        """Rigorous patching in rounds: n trials per pair over every condition; then, while
+        `open_of(records, pair)` names undecided (position set, layer) conditions, fewer than
+        `cap` trials of the pair count and fewer than MAX_DRAW_FACTOR x cap are drawn, a round
+        of further trials (fresh seeds) on those conditions only, sized to add about
+        `profile.round_size` counted trials at the pair's counted rate so far; trials whose
+        clean source is wrong are then excluded before their conditions run. Each round of a
+        pair is its own stored unit. Stopping here looks at outcomes; that is valid because
+        every rule reading these records is anytime-valid (`icl_core.decisions`)."""
         p = self.profile
-
-        def batch(batch_pairs, n_trials: int, seed: int) -> list[TrialRecord]:
-            cfg = PatchingConfig(experiment, tuple(batch_pairs), tuple(sets), layers, n_trials,
-                                 seed, control=control, protocol=self.protocol)  # fmt: skip
-            return run_patching(self.lm, cfg, self.store, self.progress)
-
-        records = batch(pairs, n, p.seed)
-        if experiment not in TOPPED_UP or not p.min_counted:
+        records = self._batch(experiment, pairs, sets, layers, n, p.seed, control)
+        if open_of is None:
             return records
         drawn = {tuple(pair): n for pair in pairs}
         for round_ in itertools.count(1):
-            wanted = {}
-            for pair, n_drawn in drawn.items():
+            grew = False
+            for pair in drawn:
                 counted = counted_trials(records, pair)
-                room = MAX_DRAW_FACTOR * n - n_drawn
-                if counted < p.min_counted and room > 0:
-                    rate = max(counted, 1) / n_drawn
-                    wanted[pair] = min(room, math.ceil((p.min_counted - counted) / rate))
-            if not wanted:
-                return records
-            for pair, k in wanted.items():
-                records += batch([pair], k, derive_seed(p.seed, f"top-up:{round_}"))
+                room = min(cap - counted, MAX_DRAW_FACTOR * cap - drawn[pair])
+                open_ = open_of(records, pair) if room > 0 else set()
+                if not open_:
+                    continue
+                rate = max(counted, 1) / drawn[pair]
+                k = min(math.ceil(min(p.round_size, cap - counted) / rate),
+                        MAX_DRAW_FACTOR * cap - drawn[pair])  # fmt: skip
+                records += self._batch(experiment, [pair], sets, layers, k,
+                                       derive_seed(p.seed, f"round:{round_}"), control,
+                                       tuple(sorted(open_)))  # fmt: skip
                 drawn[pair] += k
+                grew = True
+            if not grew:
+                return records
 
     def _paper_patching(self, experiment, pairs, sets, layers, n, control) -> list[TrialRecord]:
         """The released protocol (fixed demos, absolute positions computed the paper's way,
@@ -123,30 +148,62 @@ class ModelSuite:
 
     def _stored(self, experiment: str, config: dict, compute: Callable[[], list],
                 code: tuple[str, ...]) -> list:  # fmt: skip
-        """`compute()` once per (model, experiment, config, version of `code`'s modules)."""
+        """`compute()` once per (model setup, experiment, config, result versions of `code`)."""
         if self.progress:
             self.progress(f"{self.model} {experiment}")
         if self.store is None:
             return compute()
-        key = result_key(self.lm.info.weights_sha256, experiment, config, code_version(*code))
-        return self.store.get_or_compute(key, compute, meta={"model": self.model})
+        return get_or_compute_unit(self.store, self.lm, experiment, config, compute, code)
 
     # -- experiments -------------------------------------------------------------------
+    def _pair_cells(self, records: list[TrialRecord], pair: tuple[str, str]) -> list[Cell]:
+        name = V.pair_name(pair)
+        return self.cells([r for r in records if r.pair == name])
+
+    def _open_multi(self, records: list[TrialRecord], pair: tuple[str, str]) -> Conditions:
+        """all_demo at every swept layer while C3, C3-peak or C1's transfer gate is
+        undecided (C3 compares layers on the same trials) and the pair is not shown to transfer
+        nowhere; C2's undecided layers' all_demo and input_only cells."""
+        cells = self._pair_cells(records, pair)
+        c2 = V.c2(cells, self.model, self.protocol, pair)
+        out = {(c.position_set, c.layer) for c in c2.open_cells}
+        sweeps = (V.c3, V.c3_peak)
+        gate = V.transfer_gate(cells, V.pair_name(pair))
+        if gate == V.REFUTED:  # nothing transfers: C3 and C3-peak can never decide
+            return out
+        if gate == V.INCONCLUSIVE or any(
+            f(records, self.model, self.protocol, self.n_layers, pair,
+              self.sweep_layers).status == V.INCONCLUSIVE for f in sweeps):  # fmt: skip
+            out |= {("all_demo", L) for L in self.sweep_layers}
+        return out
+
+    def _open_single(self, records: list[TrialRecord], pair: tuple[str, str]) -> Conditions:
+        """C1's undecided cells of a pair shown to transfer (nothing for a pair whose gate is
+        not passed: C1 is not measured on it)."""
+        if V.transfer_gate(self.multi_cells, V.pair_name(pair)) != V.HOLDS:
+            return set()
+        d = V.at_most(self._pair_cells(records, pair), V.ZERO_MARGIN)
+        return {(c.position_set, c.layer) for c in d.open}
+
     @functools.cached_property
     def multi(self) -> list[TrialRecord]:
         p = self.profile
-        return self._patching("multi_sweep", p.sweep_pairs, V.MULTI_SETS, n=p.n_multi)
+        return self._patching("multi_sweep", self.sweep_pairs, V.MULTI_SETS, n=p.n_multi,
+                              cap=p.cap_multi, open_of=self._open_multi)  # fmt: skip
 
     @functools.cached_property
     def single(self) -> list[TrialRecord]:
         p = self.profile
-        return self._patching("single_sweep", p.sweep_pairs, V.SINGLE_SETS, n=p.n_single)
+        self.multi_cells  # noqa: B018  (the gate of `_open_single` reads the multi sweep)
+        return self._patching("single_sweep", self.sweep_pairs, V.SINGLE_SETS, n=p.n_single,
+                              cap=p.cap_single, open_of=self._open_single)  # fmt: skip
 
     @functools.cached_property
     def best_layer(self) -> int:
         """Argmax layer of all_demo transfer on the headline pair (the paper's depth 0.3 if
         nothing transfers, so that later experiments still have a layer: the swept layer
-        nearest to it)."""
+        nearest to it). Experiments at this layer draw fresh trials, so choosing it on the
+        sweep's data does not bias them."""
         best = V.best_cell(self.multi_cells, V.pair_name(HEADLINE))
         if best is None or best.k == 0:
             return min(self.sweep_layers, key=lambda x: abs(x - 0.3 * self.n_layers))
@@ -155,24 +212,86 @@ class ModelSuite:
     @functools.cached_property
     def controls(self) -> list[TrialRecord]:
         p = self.profile
+
+        def open_of(records, pair) -> Conditions:
+            return {
+                (c.position_set, c.layer)
+                for c in V.at_most(self._pair_cells(records, pair), V.ZERO_MARGIN).open
+            }
+
         return [r for c in V.CONTROLS for r in self._patching(
-            "controls", [HEADLINE], ["all_demo"], (self.best_layer,), p.n_controls, c)]  # fmt: skip
+            "controls", [HEADLINE], ["all_demo"], (self.best_layer,), p.n_controls, c,
+            cap=p.cap_controls, open_of=open_of)]  # fmt: skip
 
     @functools.cached_property
     def thresholds(self) -> list[TrialRecord]:
         p = self.profile
         if self.spec.is_paper:
             return []
+
+        def open_of(records, pair) -> Conditions:
+            v = V.c8(self.cells(records), records, self.model, self.protocol)
+            undecided = v.status == V.INCONCLUSIVE
+            return {(s, self.best_layer) for s in THRESHOLD_SETS} if undecided else set()
+
         return self._patching("thresholds", [HEADLINE], THRESHOLD_SETS, (self.best_layer,),
-                              p.n_thresholds)  # fmt: skip
+                              p.n_thresholds, cap=p.cap_thresholds,
+                              open_of=open_of)  # fmt: skip
+
+    @functools.cached_property
+    def competence(self) -> list[dict]:
+        """Clean 5-shot accuracy per matrix task on prompts of their own (`competence`)."""
+        from icl_core.experiments.competence import competence
+
+        p = self.profile
+        tasks = sorted(set(p.matrix_tasks) | {t for pair in p.sweep_pairs for t in pair})
+        config = {"tasks": tasks, "n": p.n_competence, "seed": p.seed}
+        return self._stored("competence", config, lambda: competence(
+            self.lm, tasks, p.n_competence, p.seed), code=("competence",))  # fmt: skip
+
+    @functools.cached_property
+    def qualified_pairs(self) -> list[str]:
+        """Ordered matrix pairs whose tasks both reach QUALIFYING_ACCURACY clean (measured on
+        separate prompts before the matrix is run; C10)."""
+        ok = {r["task"] for r in self.competence if r["accuracy"] >= QUALIFYING_ACCURACY}
+        return [V.pair_name(pr) for pr in itertools.permutations(self.profile.matrix_tasks, 2)
+                if pr[0] in ok and pr[1] in ok]  # fmt: skip
 
     @functools.cached_property
     def matrix(self) -> list[TrialRecord]:
+        """all_demo at the best layer for every ordered pair of the matrix tasks; under the
+        rigorous protocol each qualified pair draws further trials (fresh seeds) until
+        V.MIN_MATRIX_TRIALS count or MATRIX_DRAW_FACTOR x n are drawn: a stopping rule on
+        validity alone, never outcomes, so C10's fixed-N exact tests stay valid."""
         p = self.profile
         if self.spec.is_ablation:
             return []
         pairs = list(itertools.permutations(p.matrix_tasks, 2))
-        return self._patching("matrix", pairs, ["all_demo"], (self.best_layer,), p.n_matrix)
+        records = self._patching("matrix", pairs, ["all_demo"], (self.best_layer,), p.n_matrix)
+        if self.spec.is_paper:
+            return records
+        drawn = {pair: p.n_matrix for pair in pairs if V.pair_name(pair) in self.qualified_pairs}
+        for round_ in itertools.count(1):
+            wanted = {}
+            for pair, n_drawn in drawn.items():
+                counted = counted_trials(records, pair)
+                room = MATRIX_DRAW_FACTOR * p.n_matrix - n_drawn
+                if counted < V.MIN_MATRIX_TRIALS and room > 0:
+                    rate = max(counted, 1) / n_drawn
+                    wanted[pair] = min(room, math.ceil((V.MIN_MATRIX_TRIALS - counted) / rate))
+            if not wanted:
+                return records
+            for pair, k in wanted.items():
+                records += self._batch(
+                    "matrix",
+                    [pair],
+                    ["all_demo"],
+                    (self.best_layer,),
+                    k,
+                    derive_seed(p.seed, f"matrix-round:{round_}"),
+                    "",
+                )
+                drawn[pair] += k
 
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:
@@ -279,7 +398,10 @@ class ModelSuite:
         return sum(len(r.target_positions) for r in rows) / len(rows) if rows else 0.0
 
     # -- verdicts ----------------------------------------------------------------------
-    def verdict(self, claim: str) -> Verdict:
+    def verdict(self, claim: str, pair: tuple[str, str] | None = None) -> Verdict:
+        """The claim's verdict on this model; `pair`: one sweep pair only (C1, C2, C3,
+        C3-peak), else the model's verdict (C1 over every sweep pair that transfers; C2, C3,
+        C3-peak on the headline pair)."""
         m, pr = self.model, self.protocol
         if self.spec.is_paper and claim in NOT_UNDER_PAPER:
             return Verdict(claim, m, pr, "inconclusive", "not measured under the paper "
@@ -288,35 +410,46 @@ class ModelSuite:
         if self.spec.is_ablation and claim in NOT_IN_ABLATIONS:
             return Verdict(claim, m, pr, "inconclusive", "the pair matrix is measured under "
                            "the rigorous and paper protocols only", V.PAPER[claim])  # fmt: skip
+        return self._verdict(claim, pair)
+
+    def _verdict(self, claim: str, pair: tuple[str, str] | None) -> Verdict:
+        m, pr, p = self.model, self.protocol, self.profile
+        if claim in V.PAIR_CLAIMS and pair is not None and pair not in self.sweep_pairs:
+            raise ValueError(f"pair {pair} is not swept by profile {p.name!r} under "
+                             f"{pr}: {list(self.sweep_pairs)}")  # fmt: skip
+        sweep = dict(n_layers=self.n_layers, pair=pair or HEADLINE, layers=self.sweep_layers,
+                     source_clean_only=not self.spec.is_paper)  # fmt: skip
         match claim:
             case "C1":
-                return V.c1(self.cells(self.single), self.multi_cells, m, pr)
+                pairs = None if pair is None else [V.pair_name(pair)]
+                v, rows = V.c1(self.cells(self.single), self.multi_cells, m, pr, pairs), self.single
             case "C2":
-                return V.c2(self.multi_cells, m, pr)
+                v, rows = V.c2(self.multi_cells, m, pr, pair or HEADLINE), self.multi
             case "C3":
-                return V.c3(
-                    self.multi,
-                    m,
-                    pr,
-                    self.n_layers,
-                    seed=self.profile.seed,
-                    layers=self.sweep_layers,
-                    source_clean_only=not self.spec.is_paper,
-                )
+                v, rows = V.c3(self.multi, m, pr, **sweep), self.multi
+            case "C3-peak":
+                v, rows = V.c3_peak(self.multi, m, pr, **sweep), self.multi
             case "C5":
-                return V.c5(aggregate(self.tracing), m, pr, self.n_layers,
-                            *self.tracing_sets)  # fmt: skip
+                v, rows = V.c5(aggregate(self.tracing), m, pr, self.n_layers,
+                               *self.tracing_sets), self.tracing  # fmt: skip
             case "C6":
                 return V.c6(self.probes, m, pr, self.best_layer)
             case "C7":
-                return V.c7(self.cells(self.matrix), self.similarity, m, pr, self.profile.seed)
+                v, rows = V.c7(self.cells(self.matrix), self.similarity, m, pr, p.seed), self.matrix
             case "C8":
-                return V.c8(self.cells(self.thresholds), m, pr, self.output_line_positions)
+                v, rows = V.c8(self.cells(self.thresholds), self.thresholds, m, pr), self.thresholds
             case "C9":
-                return V.c9(self.cells(self.controls), m, pr)
+                v, rows = V.c9(self.cells(self.controls), m, pr), self.controls
             case "C10":
-                return V.c10(self.cells(self.matrix), m, pr)
-        raise ValueError(f"claim {claim!r} is not a per-model claim (C4 spans models)")
+                qualified = None if self.spec.is_paper else self.qualified_pairs
+                v, rows = V.c10(self.cells(self.matrix), m, pr, qualified), self.matrix
+            case _:
+                raise ValueError(f"claim {claim!r} is not a per-model claim (C4 spans models); "
+                                 f"valid: {V.PER_MODEL_CLAIMS}")  # fmt: skip
+        if pair is not None:
+            rows = [r for r in rows if r.pair == V.pair_name(pair)]
+        v.details.update(trial_counts(rows))
+        return v
 
     @property
     def tracing_sets(self) -> tuple[str, tuple[str, ...]]:
@@ -358,9 +491,8 @@ class ModelSuite:
             add_cell("C2", "all_demo transfer at the best layer", best)
         c3 = self.verdict("C3").details
         if "best_layer" in c3:
-            lo, hi = (x / self.n_layers for x in c3["ci_layers"])
-            add("C3", "depth of the best layer", c3["depth"], c3["k"], c3["n"], lo, hi,
-                c3["best_layer"])  # fmt: skip
+            add("C3", "depth of the best layer", c3["depth"], c3["k"], c3["n"],
+                layer=c3["best_layer"])  # fmt: skip
         if not self.spec.is_paper:  # SPEC 5.4: also over every valid trial, competent or not
             every = V.best_cell(aggregate(self.multi), pair)
             if every is not None:

@@ -16,7 +16,7 @@ import torch
 
 from icl_core.engine import PromptEdit, clean_prefill, generate
 from icl_core.errors import InvalidChoiceError, LayoutError
-from icl_core.experiments.units import run_units
+from icl_core.experiments.units import get_or_compute_unit, run_units
 from icl_core.interventions import gaussian_noise
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import build_layout, render
@@ -132,20 +132,15 @@ def run_task(
 def run_tracing(lm: LoadedModel, cfg: TracingConfig, store=None,
                 progress: Progress | None = None) -> list[TrialRecord]:  # fmt: skip
     """Every task of `cfg`, each computed once via `store` (None: no caching)."""
-    from icl_core.store import code_version, result_key
 
     def scale() -> list[float]:
         if cfg.absolute_sigma is not None:
             return []
         if store is None:
             return layer_noise_scale(lm, seed=cfg.seed)
-        key = result_key(
-            lm.info.weights_sha256,
-            "noise_scale",
-            {"n_prompts": 100, "seed": cfg.seed},
-            code_version("tracing"),
-        )
-        return store.get_or_compute(key, lambda: layer_noise_scale(lm, seed=cfg.seed))
+        return get_or_compute_unit(store, lm, "noise_scale", {"n_prompts": 100, "seed": cfg.seed},
+                                   lambda: layer_noise_scale(lm, seed=cfg.seed),
+                                   ("tracing",))  # fmt: skip
 
     sigma_scale = scale()
     units = [(task, cfg.unit(task), lambda task=task: run_task(lm, cfg, task, sigma_scale))

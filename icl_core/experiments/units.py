@@ -3,13 +3,33 @@ store, so an interrupted run resumes at the first unfinished unit."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from icl_core.models.loading import LoadedModel
+from icl_core.provenance import setup_components, setup_hash
 from icl_core.records import TrialRecord
 from icl_core.store import ResultsStore, code_version, result_key
 
 Progress = Callable[[str], None]
+
+
+def get_or_compute_unit(
+    store: ResultsStore,
+    lm: LoadedModel,
+    experiment: str,
+    config: dict,
+    compute: Callable[[], object],
+    code: tuple[str, ...],
+) -> object:
+    """`compute()` once per (setup of `lm`, experiment, config, result versions of the
+    experiment modules `code`), via `store`. The entry's meta holds the model name, the
+    experiment, the versions and the setup's components in clear text (`environment`)."""
+    version = code_version(*code)
+    key = result_key(setup_hash(lm), experiment, config, version)
+    meta = {"model": lm.info.name, "experiment": experiment, "versions": version,
+            "environment": setup_components(lm)}  # fmt: skip
+    return store.get_or_compute(key, compute, meta=meta)
 
 
 def run_units(
@@ -22,9 +42,9 @@ def run_units(
     code: tuple[str, ...],
 ) -> list[TrialRecord]:
     """`units`: (label for progress, store-key config, compute). Returns every unit's records
-    in order; each unit is computed once per (model weights, experiment, config, code
-    version) when `store` is given. `code`: the experiment modules whose source enters the
-    code version (`icl_core.store.code_version`)."""
+    in order, named by `lm` (a stored unit may have been computed under another name of the
+    same setup); each unit is computed once (`get_or_compute_unit`) when `store` is given.
+    `code`: the experiment modules whose result versions enter the key."""
     records: list[TrialRecord] = []
     for j, (label, config, compute) in enumerate(units, 1):
         if progress:
@@ -36,7 +56,7 @@ def run_units(
         if store is None:
             payload = rows()
         else:
-            key = result_key(lm.info.weights_sha256, experiment, config, code_version(*code))
-            payload = store.get_or_compute(key, rows, meta={"model": lm.info.name})
+            payload = get_or_compute_unit(store, lm, experiment, config, rows, code)
         records += [TrialRecord.from_dict(d) for d in payload]
-    return records
+    name = lm.info.name
+    return [r if r.model == name else dataclasses.replace(r, model=name) for r in records]

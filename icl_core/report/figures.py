@@ -373,8 +373,9 @@ def probe_figures(w: _Writer, rows: Sequence[dict], n_layers: dict[str, int]) ->
 
 
 def best_layer_figure(w: _Writer, rows: Sequence[dict]) -> None:
-    """Depth of the best layer per (model, protocol) from the 'best_layers' extra table, with
-    the bootstrap interval of the argmax, the C3 window [0.2, 0.4] and the paper's ~0.30."""
+    """Depth of the best layer per (model, protocol) from the 'best_layers' extra table (the
+    argmax: a description), C3's band layer (the one its rule tested), the C3 window
+    [0.2, 0.4] and the paper's ~0.30."""
     if not rows:
         return
     with matplotlib.rc_context(STYLE):
@@ -389,15 +390,12 @@ def best_layer_figure(w: _Writer, rows: Sequence[dict]) -> None:
             depth = _num(r.get("depth"))
             if math.isnan(depth) and n > 0:
                 depth = best / n
-            lo, hi = _num(r.get("ci_low_layer")) / n, _num(r.get("ci_high_layer")) / n
+            band = _num(r.get("band_layer"))
             labels.append(_t(f"{r.get('model', '')} ({r.get('protocol', '')})"))
             if math.isnan(depth):
                 continue
-            if not (math.isnan(lo) or math.isnan(hi)):
-                ax.errorbar(
-                    [depth], [i], xerr=[[max(0.0, depth - lo)], [max(0.0, hi - depth)]],
-                    fmt="none", ecolor="tab:blue", capsize=3, lw=1,
-                )  # fmt: skip
+            if not math.isnan(band) and n > 0:
+                ax.plot([band / n], [i], "s", mfc="none", color="tab:green")
             ax.plot([depth], [i], "o", color="tab:blue")
             if not math.isnan(best):
                 tag = f"L{best:.0f}/{n:.0f}" if n > 0 else f"L{best:.0f}"
@@ -410,8 +408,9 @@ def best_layer_figure(w: _Writer, rows: Sequence[dict]) -> None:
         ax.set_title("best intervention layer per model")
         ax.legend(loc="lower right", frameon=False)
     caption = (
-        "Depth of the best layer per model (point), bootstrap interval of the argmax (bar), "
-        "the C3 window [0.2, 0.4] (green) and the paper's ~30% (dotted)."
+        "Depth of the best layer per model (point: the argmax, a description), the band layer "
+        "C3's rule tested (open square), the C3 window [0.2, 0.4] (green) and the paper's ~30% "
+        "(dotted)."
     )
     w.save(fig, "best_layers", caption, "best_layers")
 

@@ -244,14 +244,25 @@ def verdict_table(verdicts: Sequence[Verdict]) -> Table:
     return Table(("model (protocol)", *claims), rows)
 
 
-PAPER_COLUMNS = ("claim", "model", "protocol", "paper's figure", "our figure", "status")
+PAPER_COLUMNS = ("claim", "model", "protocol", "paper's figure", "our figure", "status",
+                 "counted / drawn trials", "projected further trials")  # fmt: skip
+
+
+def _trials(v: Verdict) -> tuple[str, str]:
+    """(counted / drawn, projected further counted trials) of a verdict, DASH where unknown."""
+    d = v.details
+    drawn = f"{d['counted']} / {d['drawn']}" if "drawn" in d else DASH
+    projected = d.get("projected_trials")
+    return drawn, DASH if projected is None or v.status != "inconclusive" else str(projected)
 
 
 def paper_vs_measured(verdicts: Sequence[Verdict]) -> Table:
     """One row per verdict (claims in natural order, else input order): the paper's figure
-    next to ours."""
+    next to ours, how many trials were drawn and counted, and for an inconclusive verdict the
+    further counted trials projected to decide it."""
     ordered = sorted(verdicts, key=lambda v: natural_key(v.claim))
     rows = tuple(
-        (v.claim, v.model, v.protocol, v.paper or DASH, v.figure or DASH, v.status) for v in ordered
+        (v.claim, v.model, v.protocol, v.paper or DASH, v.figure or DASH, v.status, *_trials(v))
+        for v in ordered
     )
     return Table(PAPER_COLUMNS, rows)

@@ -104,19 +104,38 @@ def shared_input_capacity(source: Task | str, target: Task | str) -> tuple[int, 
     return len(demo), len(query)
 
 
+def _source_query(s: Task, t: Task, q: str, pool: tuple[str, ...], rng: random.Random) -> str:
+    """A source query other than `q`, whose source answer differs from the source's and the
+    target's answers to `q` (so a copied source answer is told apart from a transfer and a
+    preserve); preferably of the same length band (|length difference| <= 1)."""
+    taken = {t.answer(q)} | ({s.answer(q)} if s.accepts(q) else set())
+    options = [x for x in pool if x != q and s.answer(x) not in taken]
+    if not options:
+        raise InvalidChoiceError(
+            f"no source query for {s.name!r} -> {t.name!r} other than {q!r} whose answer differs "
+            f"from both answers to {q!r}; use distinct_queries=False"
+        )
+    near = [x for x in options if abs(len(x) - len(q)) <= 1]
+    return rng.choice(near or options)
+
+
 def sample_pair(
     source: Task | str,
     target: Task | str,
     k: int = 5,
     seed: int = 0,
     shared_inputs: bool = True,
+    distinct_queries: bool = True,
 ) -> TaskPair:
     """A (source, target) pair of examples.
 
-    ``shared_inputs=True`` (the paired counterfactual): identical demo inputs and query for both
-    tasks, drawn from inputs both accept; only the demo outputs differ. Raises InvalidChoiceError
-    when the shared pools cannot supply k demos and 1 query. ``shared_inputs=False``: each example
-    is sampled independently with seeds derived from ``seed``.
+    ``shared_inputs=True`` (the paired counterfactual): identical demo inputs for both tasks,
+    drawn from inputs both accept; only the demo outputs differ. With ``distinct_queries`` (the
+    default, SPEC 5.3) the source prompt asks another query (`_source_query`), so its states at
+    query positions cannot hold its answer to the target's query; otherwise both ask the same.
+    Raises InvalidChoiceError when the shared pools cannot supply k demos and the queries.
+    ``shared_inputs=False``: each example is sampled independently with seeds derived from
+    ``seed``.
     """
     s, t = resolve_task(source), resolve_task(target)
     if shared_inputs:
@@ -130,7 +149,8 @@ def sample_pair(
         rng = random.Random(seed)
         inputs = rng.sample(demo, k)
         q = rng.choice(query)
-        src, tgt = _example(s, inputs, q), _example(t, inputs, q)
+        q_src = _source_query(s, t, q, query, rng) if distinct_queries else q
+        src, tgt = _example(s, inputs, q_src), _example(t, inputs, q)
     else:
         src = sample_example(s, k, derive_seed(seed, "source"))
         tgt = sample_example(t, k, derive_seed(seed, "target"))

@@ -1,0 +1,82 @@
+"""`icl-claims store info|prune`: what the results store holds, and removing what no current
+key can reach (entries keyed the old way, of older result versions, or unreadable)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+from icl_core.store import EntryInfo, ResultsStore
+
+STATUS_TEXT = {
+    "current": "current",
+    "stale_version": "ignored (older result versions)",
+    "old_key": "ignored (keyed the old way)",
+    "unreadable": "ignored (unreadable or another format)",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("store", help="show or prune the results store")
+    ssub = p.add_subparsers(dest="store_command", required=True, metavar="ACTION")
+    info = ssub.add_parser("info", help="stored units by model, dtype, device and versions")
+    info.add_argument("--json", action="store_true", help="machine-readable")
+    info.set_defaults(func=_info)
+    prune = ssub.add_parser("prune", help="remove units no current key can reach (dry run)")
+    prune.add_argument("--yes", action="store_true", help="remove them (default: only list)")
+    prune.set_defaults(func=_prune)
+    for action in (info, prune):
+        action.add_argument("--root", type=Path, default=None,
+                            help="store folder (default: the cache's results folder)")  # fmt: skip
+
+
+def _group(entry: EntryInfo) -> tuple[str, str, str, str, str]:
+    meta = entry.meta or {}
+    env = meta.get("environment") or {}
+    return (entry.status, str(meta.get("model", "?")), str(env.get("dtype", "?")),
+            str(env.get("device", "?")), str(meta.get("versions", "?")))  # fmt: skip
+
+
+def _mib(n_bytes: int) -> str:
+    return f"{n_bytes / 2**20:.1f} MiB"
+
+
+def _info(args: argparse.Namespace) -> int:
+    store = ResultsStore(args.root)
+    units: Counter = Counter()
+    sizes: Counter = Counter()
+    for entry in store.entries():
+        units[_group(entry)] += 1
+        sizes[_group(entry)] += entry.size
+    order = sorted(units, key=lambda g: (list(STATUS_TEXT).index(g[0]), g[1:]))
+    groups = [dict(zip(("status", "model", "dtype", "device", "versions"), g, strict=True),
+                   units=units[g], bytes=sizes[g]) for g in order]  # fmt: skip
+    if args.json:
+        print(json.dumps({"root": str(store.root), "groups": groups}, indent=2))
+        return 0
+    print(f"results store {store.root}: {sum(units.values())} units, {_mib(sum(sizes.values()))}")
+    if groups:
+        print(f"{'model':28} {'dtype':9} {'device':24} {'versions':36} {'units':>6} {'size':>10}")
+    for g in groups:
+        status = "" if g["status"] == "current" else f"  {STATUS_TEXT[g['status']]}"
+        print(f"{g['model']:28} {g['dtype']:9} {g['device']:24} {g['versions']:36} "
+              f"{g['units']:>6} {_mib(g['bytes']):>10}{status}")  # fmt: skip
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    store = ResultsStore(args.root)
+    doomed = [e for e in store.entries() if e.status != "current"]
+    by_status = Counter(e.status for e in doomed)
+    size = _mib(sum(e.size for e in doomed))
+    for status, n in sorted(by_status.items()):
+        print(f"{n:6} {STATUS_TEXT[status]}")
+    if not args.yes:
+        print(f"would remove {len(doomed)} units ({size}) from {store.root}; "
+              f"run `icl-claims store prune --yes` to remove them")  # fmt: skip
+        return 0
+    removed = sum(store.discard(e) for e in doomed)
+    print(f"removed {removed} units ({size}) from {store.root}")
+    return 0
