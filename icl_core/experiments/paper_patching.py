@@ -44,7 +44,7 @@ import torch
 
 from icl_core.engine import CleanRun, PromptEdit, clean_prefill, generate
 from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
-from icl_core.experiments.patching import CONTROLS, _transform
+from icl_core.experiments.patching import CONTROLS, control_transform
 from icl_core.experiments.units import run_units
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
@@ -419,7 +419,7 @@ def run_paper_pair(lm: LoadedModel, cfg: PaperPatchingConfig, source: str, targe
         )
         plans = {name: patch_plan(cfg, name, sources, tgt) for name in cfg.position_sets}
         runnable = [(n, layer) for n, layer in conds if plans[n].target_positions]
-        transform = _transform(cfg.control, seed) or (lambda values, _: values)
+        transform = control_transform(cfg.control, seed) or (lambda values, _: values)
         variants = [[PromptEdit(layer, plans[n].target_positions,
                                 transform(plans[n].values(sources, layer), Condition(n, layer)))]
                     for n, layer in runnable]  # fmt: skip

@@ -90,7 +90,9 @@ def _control_pair(pair: TaskPair, cfg: PatchingConfig, seed: int) -> TaskPair:
                     pair.source_answer_for_query)  # fmt: skip
 
 
-def _transform(control: str, seed: int) -> Callable[[torch.Tensor, Condition], torch.Tensor] | None:
+def control_transform(
+    control: str, seed: int
+) -> Callable[[torch.Tensor, Condition], torch.Tensor] | None:
     if control == "noise_matched":
 
         def noise(values: torch.Tensor, cond: Condition) -> torch.Tensor:
@@ -172,7 +174,7 @@ def run_pair(lm: LoadedModel, cfg: PatchingConfig, source: str, target: str) -> 
             continue
         _check_sets(prep, {c.position_set for c in conds})
         results = run_conditions(lm, prep, conds, strict=cfg.strict,
-                                 transform=_transform(cfg.control, seed))  # fmt: skip
+                                 transform=control_transform(cfg.control, seed))  # fmt: skip
         records += _records(lm, cfg, prep, seed, results, conds)
     if cfg.control == "random_source":
         records = [_rename_source(r, source) for r in records]

@@ -323,17 +323,13 @@ class ModelSuite:
 
     @functools.cached_property
     def noise_scale(self) -> list[float]:
-        """Per-layer activation std (`tracing.layer_noise_scale`, 100 prompts), stored under
-        the key rigorous tracing uses."""
-        from icl_core.experiments.tracing import layer_noise_scale
+        """Per-layer activation std (`tracing.stored_noise_scale`: the key rigorous tracing
+        uses)."""
+        from icl_core.experiments.tracing import stored_noise_scale
 
-        seed = self.profile.seed
-        config = {"n_prompts": 100, "seed": seed}
-
-        def compute() -> list[float]:
-            return layer_noise_scale(self.lm, seed=seed)
-
-        return self._stored("noise_scale", config, compute, code=("tracing",))
+        if self.progress:
+            self.progress(f"{self.model} noise_scale")
+        return stored_noise_scale(self.lm, self.store, self.profile.seed)
 
     def _as_read(self, records: list[TrialRecord]) -> list[TrialRecord]:
         """The records on `sweep_layers`, named by this protocol (a run shared with another

@@ -51,6 +51,15 @@ def layer_noise_scale(lm: LoadedModel, n_prompts: int = 100, seed: int = 0) -> l
     return ((sq / count - mean * mean).clamp_min(0).sqrt()).tolist()
 
 
+def stored_noise_scale(lm: LoadedModel, store, seed: int) -> list[float]:
+    """`layer_noise_scale` (100 prompts) once per model setup and seed via `store` (None: no
+    caching): the one key rigorous tracing and the paper's sigma3 ablation share."""
+    if store is None:
+        return layer_noise_scale(lm, seed=seed)
+    return get_or_compute_unit(store, lm, "noise_scale", {"n_prompts": 100, "seed": seed},
+                               lambda: layer_noise_scale(lm, seed=seed), ("tracing",))  # fmt: skip
+
+
 @dataclass(frozen=True)
 class TracingConfig:
     """Noise at `position_sets` x `layers` (None = all) of `n_trials` prompts per task.
@@ -133,16 +142,7 @@ def run_tracing(lm: LoadedModel, cfg: TracingConfig, store=None,
                 progress: Progress | None = None) -> list[TrialRecord]:  # fmt: skip
     """Every task of `cfg`, each computed once via `store` (None: no caching)."""
 
-    def scale() -> list[float]:
-        if cfg.absolute_sigma is not None:
-            return []
-        if store is None:
-            return layer_noise_scale(lm, seed=cfg.seed)
-        return get_or_compute_unit(store, lm, "noise_scale", {"n_prompts": 100, "seed": cfg.seed},
-                                   lambda: layer_noise_scale(lm, seed=cfg.seed),
-                                   ("tracing",))  # fmt: skip
-
-    sigma_scale = scale()
+    sigma_scale = [] if cfg.absolute_sigma is not None else stored_noise_scale(lm, store, cfg.seed)
     units = [(task, cfg.unit(task), lambda task=task: run_task(lm, cfg, task, sigma_scale))
              for task in cfg.tasks]  # fmt: skip
     return run_units(lm, cfg.experiment, units, store, progress, code=("tracing",))
