@@ -162,8 +162,8 @@ class ModelSuite:
 
     def _open_multi(self, records: list[TrialRecord], pair: tuple[str, str]) -> Conditions:
         """all_demo at every swept layer while C3, C3-peak or C1's transfer gate is
-        undecided (C3 compares layers on the same trials) and the pair is not shown to transfer
-        nowhere; C2's undecided layers' all_demo and input_only cells."""
+        undecided (C3 compares layers on the same trials), unless the pair is shown to transfer
+        at no layer; and C2's undecided layers' all_demo and input_only cells."""
         cells = self._pair_cells(records, pair)
         c2 = V.c2(cells, self.model, self.protocol, pair)
         out = {(c.position_set, c.layer) for c in c2.open_cells}
