@@ -174,9 +174,8 @@ def _c3_records(curve: np.ndarray, n: int, rng, corr: float = 0.9) -> list[Trial
 
 
 def test_c3_errors_at_the_boundary():
-    """Band layers (6-12 of 30) exactly delta below the peak layer 20: 'holds' at most alpha
-    (checked at the cap, the rule's worst look for 'holds' being monotone in evidence only in
-    expectation, so also at an early look)."""
+    """Band layers (6-12 of 30) exactly delta below the peak layer 20: 'holds' at most alpha,
+    counting a run as wrong if either of two looks (after 40 trials and at 120) says holds."""
     rng = np.random.default_rng(4)
     curve = np.full(30, 0.2)
     curve[20] = 0.2 + V.DEPTH_DELTA
