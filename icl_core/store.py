@@ -41,6 +41,7 @@ import os
 import re
 import secrets
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -453,7 +454,13 @@ class ResultsStore:
                     self.stats.hits += 1
                     return payload
                 self.stats.misses += 1
+                start = time.perf_counter()
                 value = compute()
+                if meta is None or isinstance(meta, dict):  # the cost, for `store info`
+                    meta = {
+                        **(meta or {}),
+                        "compute_seconds": round(time.perf_counter() - start, 2),
+                    }
                 text = self._encode(key, value, meta)
                 self._write(path, text)
                 return json.loads(text)["payload"]

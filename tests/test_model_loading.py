@@ -95,7 +95,27 @@ def test_bad_device_and_dtype():
             resolve_device("cuda")
     with pytest.raises(InvalidChoiceError, match="bfloat16"):
         resolve_dtype("float8")
-    assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
+    assert resolve_dtype("auto") is None  # settled per model and device by load_model
+
+
+def test_auto_dtype_needs_a_qualifying_study_on_these_weights(monkeypatch):
+    from icl_core.models import dtype_policy as P
+
+    cpu = torch.device("cpu")
+    study = P.BF16Study("abc", 8, 97, 100, 2.0, True, "test")
+    monkeypatch.setattr(P, "BF16_STUDIES", {"m": study})
+    monkeypatch.setattr(P, "bf16_is_fast", lambda device: True)
+    assert P.auto_dtype("m", "abc", cpu) == torch.bfloat16
+    assert P.auto_dtype("m", "other weights", cpu) == torch.float32
+    assert P.auto_dtype("unstudied", "abc", cpu) == torch.float32
+    for worse in (P.BF16Study("abc", 8, 96, 100, 2.0, True, "test"),
+                  P.BF16Study("abc", 8, 99, 100, 0.9, True, "test"),
+                  P.BF16Study("abc", 8, 99, 100, 2.0, False, "test")):  # fmt: skip
+        monkeypatch.setattr(P, "BF16_STUDIES", {"m": worse})
+        assert P.auto_dtype("m", "abc", cpu) == torch.float32
+    monkeypatch.setattr(P, "BF16_STUDIES", {"m": study})
+    monkeypatch.setattr(P, "bf16_is_fast", lambda device: False)
+    assert P.auto_dtype("m", "abc", cpu) == torch.float32
 
 
 def test_verify_sha256_detects_one_flipped_byte(tmp_path):

@@ -13,6 +13,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", default="auto")
     p.add_argument("--prompts", type=int, default=12, help="prompts for the throughput figures")
     p.add_argument("--trials", type=int, default=2, help="trials in the sweep comparison")
+    p.add_argument("--agreement", type=int, default=0, metavar="TRIALS",
+                   help="also run the reduced-dtype agreement study on TRIALS draws of each "
+                        "headline sweep (float32 vs --reduced-dtype; 0: skip)")  # fmt: skip
+    p.add_argument("--reduced-dtype", default="bfloat16", choices=["bfloat16", "float16"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench)
 
@@ -23,6 +27,12 @@ def _bench(args: argparse.Namespace) -> int:
 
     lm = load_model(args.model, device=args.device, dtype=args.dtype)
     result = run_bench(lm, args.prompts, args.trials).as_dict()
+    if args.agreement:
+        from icl_core.dtype_agreement import agreement_study
+
+        del lm
+        result["agreement"] = agreement_study(args.model, args.agreement, args.device,
+                                              args.reduced_dtype).as_dict()  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=2))
     else:

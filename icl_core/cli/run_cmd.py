@@ -60,11 +60,24 @@ def _progress(message: str) -> None:
     print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
 
 
+def heaviest_first(models: list[str]) -> list[str]:
+    """`models` ordered by a cost proxy (the registry's parameter count, descending;
+    unregistered models last, in their order): xdist hands one model group to each worker in
+    this order and the next to the first worker free, so the slowest model runs alone."""
+    from icl_core.models.registry import REGISTRY
+
+    def cost(name: str) -> int:
+        spec = REGISTRY.get(name)
+        return spec.parameters_m if spec else 0
+
+    return sorted(models, key=cost, reverse=True)
+
+
 def pytest_argv(args: argparse.Namespace, models: list[str], junit: Path) -> list[str]:
     argv = [str(Path(__file__).resolve().parents[2] / "claims"), "-p", "no:cacheprovider",
             "-rA", "--profile", args.profile, "--protocol", args.protocol, "--device",
             args.device, "--dtype", args.dtype, "--junitxml", str(junit)]  # fmt: skip
-    for m in models:
+    for m in heaviest_first(models) if args.workers > 1 else models:
         argv += ["--model", m]
     if args.workers > 1:
         argv += ["-n", str(args.workers), "--dist", "loadgroup"]

@@ -15,6 +15,7 @@ import torch
 
 from icl_core.errors import InvalidChoiceError, ModelLoadError, UnknownNameError
 from icl_core.models import acquire
+from icl_core.models.dtype_policy import auto_dtype
 from icl_core.models.registry import REGISTRY, ModelSpec, family_of, get_spec
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -85,10 +86,11 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
-def resolve_dtype(dtype: str = "auto", device: torch.device | None = None) -> torch.dtype:
-    """`auto` -> float32 on CPU, bfloat16 on an accelerator."""
+def resolve_dtype(dtype: str = "auto") -> torch.dtype | None:
+    """The torch dtype named by `dtype`; None for `auto`, which `load_model` settles per model
+    and device (`dtype_policy.auto_dtype`)."""
     if dtype == "auto":
-        return torch.float32 if device is None or device.type == "cpu" else torch.bfloat16
+        return None
     if dtype not in DTYPES:
         raise InvalidChoiceError(
             f"unknown dtype {dtype!r}; valid dtypes: auto, {', '.join(DTYPES)}"
@@ -236,11 +238,13 @@ def load_model(
     from transformers import AutoModelForCausalLM
 
     dev = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, dev)
+    torch_dtype = resolve_dtype(dtype)
     start = time.perf_counter()
     source, folder, gguf_file, spec = _locate(name, fetch_missing)
     kw = _load_kwargs(folder, gguf_file)
     digest = acquire.sha256_file(folder / gguf_file) if gguf_file else _weights_digest(folder)
+    if torch_dtype is None:
+        torch_dtype = auto_dtype(spec.name if spec else name, digest, dev)
     tokenizer = _load_tokenizer(folder, gguf_file, name)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kw).to(dev).eval()
     config = model.config

