@@ -26,6 +26,7 @@ MULTI_SETS = ("all_demo", "output_only", "input_only", "last_demo")
 class BenchResult:
     model: str
     device: str
+    dtype: str
     threads: int
     n_prompts: int
     plain_trials_per_s: float
@@ -37,6 +38,7 @@ class BenchResult:
     sweep_optimized_s: float
     sweep_speedup: float
     sweep_outcomes_identical: bool
+    engine_conditions_per_s: float  # sweep conditions x trials / optimized seconds
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -113,6 +115,7 @@ def run_bench(lm: LoadedModel, n_prompts: int = 12, n_trials: int = 2) -> BenchR
     return BenchResult(
         model=lm.info.name,
         device=lm.info.device,
+        dtype=lm.info.dtype,
         threads=torch.get_num_threads(),
         n_prompts=n_prompts,
         plain_trials_per_s=round(n_prompts / plain, 3),
@@ -124,4 +127,5 @@ def run_bench(lm: LoadedModel, n_prompts: int = 12, n_trials: int = 2) -> BenchR
         sweep_optimized_s=round(opt, 2),
         sweep_speedup=round(naive / opt, 2),
         sweep_outcomes_identical=identical,
+        engine_conditions_per_s=round(trials * n_conds / opt, 2),
     )
