@@ -28,8 +28,8 @@ SWEEPS = (("multi_sweep", V.MULTI_SETS), ("single_sweep", V.SINGLE_SETS))
 class Agreement:
     """`identical` of `compared` (trial, condition) results equal at both dtypes;
     `transfer_identical` of `transfer_compared`: the same restricted to results where either
-    dtype transferred (the cells the claims turn on). Seconds: the conditions of the trials
-    valid at both dtypes, run back to back in one process."""
+    dtype transferred (the cells the claims turn on). Seconds: every draw of both sweeps at
+    that dtype (clean runs and conditions), run back to back in one process."""
 
     model: str
     device: str
