@@ -60,17 +60,19 @@ def _progress(message: str) -> None:
     print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
 
 
+def parameters_m(name: str) -> int:
+    """The registry's parameter count of `name` in millions (a cost proxy; 0 if unregistered)."""
+    from icl_core.models.registry import REGISTRY
+
+    spec = REGISTRY.get(name)
+    return spec.parameters_m if spec else 0
+
+
 def heaviest_first(models: list[str]) -> list[str]:
     """`models` ordered by a cost proxy (the registry's parameter count, descending;
     unregistered models last, in their order): xdist hands one model group to each worker in
     this order and the next to the first worker free, so the slowest model runs alone."""
-    from icl_core.models.registry import REGISTRY
-
-    def cost(name: str) -> int:
-        spec = REGISTRY.get(name)
-        return spec.parameters_m if spec else 0
-
-    return sorted(models, key=cost, reverse=True)
+    return sorted(models, key=parameters_m, reverse=True)
 
 
 def pytest_argv(args: argparse.Namespace, models: list[str], junit: Path) -> list[str]:
@@ -84,6 +86,26 @@ def pytest_argv(args: argparse.Namespace, models: list[str], junit: Path) -> lis
     return argv + list(args.pytest_args)
 
 
+def precompute(args: argparse.Namespace, models: list[str], profile) -> dict[str, float | str]:
+    """The rigorous experiments of `models`, computed into the store by `args.workers`
+    processes balanced across models (`experiments.schedule`); the tests then read them."""
+    from icl_core.experiments import schedule
+    from icl_core.models.dtype_policy import expected_speedup
+    from icl_core.models.loading import resolve_device
+
+    device = resolve_device(args.device)
+
+    def cost(name: str) -> float:
+        speedup = expected_speedup(name, device) if args.dtype == "auto" else 1.0
+        return parameters_m(name) / speedup
+
+    jobs = schedule.plan(models, profile, cost)
+    start = time.perf_counter()
+    done = schedule.run_jobs(jobs, profile, args.device, args.dtype, args.workers, _progress)
+    _progress(f"schedule: {len(jobs)} jobs in {(time.perf_counter() - start) / 60:.1f} min")
+    return done
+
+
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -92,11 +114,13 @@ def _run(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     models = args.models or list(profile.models)
     out = _out(args)
+    protocols = expand_protocols(args.protocol)
     start = time.perf_counter()
+    jobs = precompute(args, models, profile) if args.workers > 1 and "rigorous" in protocols else {}
     code = int(pytest.main(pytest_argv(args, models, out / "junit.xml")))
     elapsed = time.perf_counter() - start
-    protocols = expand_protocols(args.protocol)
-    extra = {"pytest_exit_code": code, "claims_wall_seconds": round(elapsed, 1)}
+    extra = {"pytest_exit_code": code, "claims_wall_seconds": round(elapsed, 1),
+             "precompute_seconds": jobs}  # fmt: skip
     report = build_report(out, models, profile, protocols, args.device, args.dtype, extra)
     print(f"icl-claims: report written to {report} (pytest exit code {code}, "
           f"{elapsed / 60:.1f} min)")  # fmt: skip

@@ -5,9 +5,11 @@ come out inconclusive there, by design, rather than passing on too little data).
 profile for a verdict on the three default zoo models: a first round per experiment, then
 rounds on the undecided conditions up to caps chosen for 80% power under the truths stated in
 claims/README.md, over the pre-registered sweep pairs (`SWEEP_PAIRS`, chosen by
-`preregistered_pairs` from `COMPETENCE_2026_12_02` before any patching run). Its wall time
-under rounds is not yet measured. `paper` names the paper's four models (realistic only with a
-GPU and the weights in the local HF cache)."""
+`preregistered_pairs` from `COMPETENCE_2026_12_02` before any patching run). Its first
+multi-sweep round is 25 trials, not 40 (a cost cut fixed before the run that measured it, for
+issue 13's 90-minute target): that round alone measures output_only and last_demo, which no
+verdict reads; the conditions verdicts read go on in rounds to the same caps. `paper` names
+the paper's four models (realistic only with a GPU and the weights in the local HF cache)."""
 
 from __future__ import annotations
 
@@ -119,7 +121,7 @@ PROFILES: dict[str, Profile] = {
                 n_thresholds=6, matrix_tasks=PAPER_TASKS, n_matrix=2,
                 tracing_tasks=("uppercase",), n_tracing=6, n_probe_prompts=10,
                 n_similarity_prompts=6, n_competence=10),
-        Profile("full", DEFAULT_MODELS, SWEEP_PAIRS, n_multi=40, n_single=20, n_controls=20,
+        Profile("full", DEFAULT_MODELS, SWEEP_PAIRS, n_multi=25, n_single=20, n_controls=20,
                 n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=3,
                 tracing_tasks=("uppercase",), n_tracing=40, n_probe_prompts=40,
                 n_similarity_prompts=12, round_size=15, cap_multi=120, cap_single=80,

@@ -65,6 +65,8 @@ class ModelSuite:
         self.store, self.progress = store, progress
         self.model = lm.info.name
         self.n_layers = lm.info.n_layers
+        self._multi: dict[tuple[str, str], list[TrialRecord]] = {}
+        self._single: dict[tuple[str, str], list[TrialRecord]] = {}
 
     @property
     def sweep_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -180,23 +182,38 @@ class ModelSuite:
     def _open_single(self, records: list[TrialRecord], pair: tuple[str, str]) -> Conditions:
         """C1's undecided cells of a pair shown to transfer (nothing for a pair whose gate is
         not passed: C1 is not measured on it)."""
-        if V.transfer_gate(self.multi_cells, V.pair_name(pair)) != V.HOLDS:
+        if V.transfer_gate(self.cells(self.multi_of(pair)), V.pair_name(pair)) != V.HOLDS:
             return set()
         d = V.at_most(self._pair_cells(records, pair), V.ZERO_MARGIN)
         return {(c.position_set, c.layer) for c in d.open}
 
+    def multi_of(self, pair: tuple[str, str]) -> list[TrialRecord]:
+        """The multi-position sweep of one sweep pair. Each pair runs its own rounds, so its
+        stored units are the same whichever pairs run beside it (and in whichever process)."""
+        if pair not in self._multi:
+            p = self.profile
+            self._multi[pair] = self._patching("multi_sweep", [pair], V.MULTI_SETS,
+                                               n=p.n_multi, cap=p.cap_multi,
+                                               open_of=self._open_multi)  # fmt: skip
+        return self._multi[pair]
+
+    def single_of(self, pair: tuple[str, str]) -> list[TrialRecord]:
+        """The single-position sweep of one sweep pair (after its multi sweep: C1's gate)."""
+        if pair not in self._single:
+            p = self.profile
+            self.multi_of(pair)
+            self._single[pair] = self._patching("single_sweep", [pair], V.SINGLE_SETS,
+                                                n=p.n_single, cap=p.cap_single,
+                                                open_of=self._open_single)  # fmt: skip
+        return self._single[pair]
+
     @functools.cached_property
     def multi(self) -> list[TrialRecord]:
-        p = self.profile
-        return self._patching("multi_sweep", self.sweep_pairs, V.MULTI_SETS, n=p.n_multi,
-                              cap=p.cap_multi, open_of=self._open_multi)  # fmt: skip
+        return [r for pair in self.sweep_pairs for r in self.multi_of(pair)]
 
     @functools.cached_property
     def single(self) -> list[TrialRecord]:
-        p = self.profile
-        self.multi_cells  # noqa: B018  (the gate of `_open_single` reads the multi sweep)
-        return self._patching("single_sweep", self.sweep_pairs, V.SINGLE_SETS, n=p.n_single,
-                              cap=p.cap_single, open_of=self._open_single)  # fmt: skip
+        return [r for pair in self.sweep_pairs for r in self.single_of(pair)]
 
     @functools.cached_property
     def best_layer(self) -> int:
@@ -204,7 +221,7 @@ class ModelSuite:
         nothing transfers, so that later experiments still have a layer: the swept layer
         nearest to it). Experiments at this layer draw fresh trials, so choosing it on the
         sweep's data does not bias them."""
-        best = V.best_cell(self.multi_cells, V.pair_name(HEADLINE))
+        best = V.best_cell(self.cells(self.multi_of(HEADLINE)), V.pair_name(HEADLINE))
         if best is None or best.k == 0:
             return min(self.sweep_layers, key=lambda x: abs(x - 0.3 * self.n_layers))
         return best.layer

@@ -80,3 +80,10 @@ def auto_dtype(name: str, weights_sha256: str, device: torch.device) -> torch.dt
     study = BF16_STUDIES.get(name)
     studied = study is not None and study.weights_sha256 == weights_sha256 and study.qualifies
     return torch.bfloat16 if studied and bf16_is_fast(device) else torch.float32
+
+
+def expected_speedup(name: str, device: torch.device) -> float:
+    """The study's bfloat16 speedup of `name` if `--dtype auto` would likely pick bfloat16 on
+    `device` (weights not checked: a cost estimate for scheduling only), else 1.0."""
+    study = BF16_STUDIES.get(name)
+    return study.speedup if study and study.qualifies and bf16_is_fast(device) else 1.0
