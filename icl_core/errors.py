@@ -23,6 +23,9 @@ class UnknownNameError(ICLClaimsError, KeyError):
     def __str__(self) -> str:  # KeyError would quote the whole message
         return self.args[0]
 
+    def __reduce__(self):  # pickles (e.g. from a worker process) with its fields
+        return type(self), (self.kind, self.name, self.valid)
+
 
 class ModelLoadError(ICLClaimsError):
     """A model could not be found, fetched, verified or loaded."""

@@ -10,6 +10,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
+M1, M2 = "smollm2-135m", "gemma3-270m"  # registered names: checked, never loaded here
 
 
 def test_tests_of_one_model_share_a_worker(pytester: pytest.Pytester, monkeypatch):
@@ -18,10 +19,10 @@ def test_tests_of_one_model_share_a_worker(pytester: pytest.Pytester, monkeypatc
                                "def test_b(model_name):\n    pass\n")  # fmt: skip
     result = pytester.runpytest_subprocess(
         "-p", "fixtures.options", "-p", "no:randomly", "-n", "2", "--dist", "loadgroup", "-v",
-        "--model", "m1", "--model", "m2", "--device", "cpu",
+        "--model", M1, "--model", M2, "--device", "cpu",
     )  # fmt: skip
     result.assert_outcomes(passed=4)
     out = result.stdout.str()
     for test in ("test_a", "test_b"):
-        for model in ("m1", "m2"):
+        for model in (M1, M2):
             assert f"{test}[{model}]@model-{model}" in out, out

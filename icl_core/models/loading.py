@@ -193,6 +193,11 @@ def _locate(name: str, fetch_missing: bool) -> tuple[str, Path, str | None, Mode
         return "local-dir", path, None, None
     if "/" in name and not name.startswith((".", "/", "~")):
         return "hf-cache", hf_cache_folder(name), None, None
+    if name.startswith((".", "/", "~")):
+        raise ModelLoadError(
+            f"model folder {path} does not exist (a model is a zoo name, an HF id in the "
+            "local cache, a model folder or a .gguf file)"
+        )
     raise UnknownNameError("model", name, list(REGISTRY) + ["<local dir>", "<file.gguf>"])
 
 
