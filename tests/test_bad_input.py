@@ -36,3 +36,39 @@ def test_cli_with_a_missing_model_folder_is_a_usage_error(capsys):
     assert main(["models", "check", "./no/such/folder"]) == 2
     err = capsys.readouterr().err
     assert "model folder no/such/folder does not exist" in err and "Traceback" not in err
+
+
+def test_ctrl_c_stops_a_run_at_once_with_no_report_and_says_how_to_resume(tmp_path):
+    """SIGINT to the process group (as Ctrl-C sends it) while the parallel precompute runs."""
+    import os
+    import signal
+    import time
+
+    from icl_core.models.tiny import tiny_model
+
+    folder = tmp_path / "tiny"
+    tm = tiny_model("llama")
+    tm.model.save_pretrained(folder, safe_serialization=True)
+    tm.tokenizer.save_pretrained(folder)
+    out = tmp_path / "report"
+    run = subprocess.Popen(
+        [str(Path(sys.executable).parent / "icl-claims"), "run", "--profile", "ci", "--models",
+         str(folder), "--workers", "2", "--device", "cpu", "--out", str(out)],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "ICL_CLAIMS_CACHE": str(tmp_path / "cache")},
+    )  # fmt: skip
+    lines = []
+    for line in run.stderr:
+        lines.append(line)
+        if "schedule: start" in line:
+            break
+    time.sleep(1.0)
+    sent = time.perf_counter()
+    os.killpg(run.pid, signal.SIGINT)
+    _, rest = run.communicate(timeout=60)
+    err = "".join(lines) + rest
+    assert run.returncode == 130, err
+    assert time.perf_counter() - sent < 15, err
+    assert "Traceback" not in err, err
+    assert "run the same command again to resume" in err.strip().splitlines()[-1]
+    assert not (out / "report.md").exists()

@@ -5,6 +5,7 @@ alone, from the store."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="check the claims (pytest) and write the report")
     add_selection(p)
     p.add_argument("--workers", type=int, default=1, help="pytest-xdist workers (1: serial)")
+    p.add_argument("--report-anyway", action="store_true",
+                   help="write the report even if the tests were interrupted")  # fmt: skip
     p.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     p.set_defaults(func=_run)
     r = sub.add_parser("report", help="write the report from the results store (no pytest; "
@@ -106,6 +109,17 @@ def precompute(args: argparse.Namespace, models: list[str], profile) -> dict[str
     return done
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _interrupted() -> int:
+    """After Ctrl-C or SIGTERM: no report (it would compute what the store lacks); exit 130."""
+    _progress("interrupted: every finished unit is stored; run the same command again to "
+              "resume (add --report-anyway to write a report from an interrupted run)")  # fmt: skip
+    return 130
+
+
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -116,9 +130,16 @@ def _run(args: argparse.Namespace) -> int:
     out = _out(args)
     protocols = expand_protocols(args.protocol)
     start = time.perf_counter()
-    jobs = precompute(args, models, profile) if args.workers > 1 and "rigorous" in protocols else {}
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        parallel = args.workers > 1 and "rigorous" in protocols
+        jobs = precompute(args, models, profile) if parallel else {}
+    except KeyboardInterrupt:
+        return _interrupted()
     code = int(pytest.main(pytest_argv(args, models, out / "junit.xml")))
     elapsed = time.perf_counter() - start
+    if code == pytest.ExitCode.INTERRUPTED and not args.report_anyway:
+        return _interrupted()
     extra = {"pytest_exit_code": code, "claims_wall_seconds": round(elapsed, 1),
              "precompute_seconds": jobs}  # fmt: skip
     report = build_report(out, models, profile, protocols, args.device, args.dtype, extra)

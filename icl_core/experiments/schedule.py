@@ -13,8 +13,10 @@ read; what a job fails to compute the tests compute (or report) themselves.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import multiprocessing
+import multiprocessing.pool
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,8 +84,13 @@ _WORKER: dict = {}
 def _init(profile: Profile, device: str, dtype: str) -> None:
     import torch
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers
     torch.set_num_threads(1)
     _WORKER.update(profile=profile, device=device, dtype=dtype, loaded={})
+
+
+def _print(message: str) -> None:
+    print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
 
 
 def _run(job: Job) -> float | str:
@@ -99,7 +106,9 @@ def _run(job: Job) -> float | str:
         if job.model not in loaded:
             loaded[job.model] = load_model(job.model, device=_WORKER["device"],
                                            dtype=_WORKER["dtype"])  # fmt: skip
-        suite = ModelSuite(loaded[job.model], _WORKER["profile"], "rigorous", ResultsStore())
+        suite = ModelSuite(
+            loaded[job.model], _WORKER["profile"], "rigorous", ResultsStore(), _print
+        )
         for step in job.steps:
             if isinstance(step, tuple):
                 kind, pair = step
@@ -115,14 +124,19 @@ def run_jobs(jobs: Sequence[Job], profile: Profile, device: str, dtype: str, wor
              progress: Callable[[str], None]) -> dict[str, float | str]:  # fmt: skip
     """Run `jobs` on `workers` processes (spawned, one torch thread each), a ready job with the
     longest critical path first. Returns job -> seconds, or the error text of a job that
-    failed (its dependents are not run: the tests compute or report them)."""
+    failed (its dependents are not run: the tests compute or report them). On
+    KeyboardInterrupt the workers (which ignore SIGINT) are terminated at once and it is
+    re-raised: finished units are in the store, the unit in progress is abandoned."""
     priority = critical_path(jobs)
     pending = {j.name: j for j in jobs}
     done: dict[str, float | str] = {}
-    running: dict[cf.Future, str] = {}
-    ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
-                                initargs=(profile, device, dtype)) as pool:  # fmt: skip
+    running: dict[str, multiprocessing.pool.AsyncResult] = {}
+    ignore = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited: workers ignore Ctrl-C
+    try:
+        pool = multiprocessing.get_context("spawn").Pool(workers, _init, (profile, device, dtype))
+    finally:
+        signal.signal(signal.SIGINT, ignore)
+    try:
         while pending or running:
             failed = {n for n, v in done.items() if isinstance(v, str)}
             for name in [n for n, j in pending.items() if failed & set(j.after)]:
@@ -132,15 +146,19 @@ def run_jobs(jobs: Sequence[Job], profile: Profile, device: str, dtype: str, wor
                 key=lambda j: -priority[j.name])  # fmt: skip
             for job in ready[: workers - len(running)]:
                 progress(f"schedule: start {job.name}")
-                running[pool.submit(_run, pending.pop(job.name))] = job.name
+                running[job.name] = pool.apply_async(_run, (pending.pop(job.name),))
             if not running:
                 break
-            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            for fut in finished:
-                name = running.pop(fut)
-                done[name] = fut.result()
+            time.sleep(0.2)
+            for name in [n for n, r in running.items() if r.ready()]:
+                done[name] = running.pop(name).get()
                 if isinstance(done[name], str):
                     progress(f"schedule: FAILED {name}: {done[name]}")
                 else:
                     progress(f"schedule: done {name} ({done[name]:.0f} s)")
+    except KeyboardInterrupt:
+        pool.terminate()
+        raise
+    pool.close()
+    pool.join()
     return done

@@ -26,10 +26,15 @@ def get_or_compute_unit(
     experiment modules `code`), via `store`. The entry's meta holds the model name, the
     experiment, the versions and the setup's components in clear text (`environment`)."""
     version = code_version(*code)
-    key = result_key(setup_hash(lm), experiment, config, version)
+    key = unit_key(lm, experiment, config, code)
     meta = {"model": lm.info.name, "experiment": experiment, "versions": version,
             "environment": setup_components(lm)}  # fmt: skip
     return store.get_or_compute(key, compute, meta=meta)
+
+
+def unit_key(lm: LoadedModel, experiment: str, config: dict, code: tuple[str, ...]) -> str:
+    """The store key of one unit (see `get_or_compute_unit`)."""
+    return result_key(setup_hash(lm), experiment, config, code_version(*code))
 
 
 def run_units(
@@ -48,7 +53,9 @@ def run_units(
     records: list[TrialRecord] = []
     for j, (label, config, compute) in enumerate(units, 1):
         if progress:
-            progress(f"{lm.info.name} {experiment} [{j}/{len(units)}] {label}")
+            stored = store is not None and unit_key(lm, experiment, config, code) in store
+            progress(f"{lm.info.name} {experiment} [{j}/{len(units)}] {label}: "
+                     f"{'reused' if stored else 'computing'}")  # fmt: skip
 
         def rows(compute=compute) -> list[dict]:
             return [r.as_dict() for r in compute()]
