@@ -97,6 +97,7 @@ class Cell:
     ci_high: float
     excluded: dict[str, int] = field(default_factory=dict)
     source_clean_only: bool = False
+    source_copies: int = 0  # valid trials whose output was the source's answer to its own query
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -124,7 +125,7 @@ def aggregate(records: Iterable[TrialRecord], source_clean_only: bool = False) -
     cells = []
     for key, rows in groups.items():
         excluded: Counter[str] = Counter()
-        k = n = 0
+        k = n = copies = 0
         for r in rows:
             if r.excluded:
                 excluded[r.excluded] += 1
@@ -133,12 +134,13 @@ def aggregate(records: Iterable[TrialRecord], source_clean_only: bool = False) -
             else:
                 n += 1
                 k += SUCCESS[r.outcome]
+                copies += r.outcome == "source_copy"
         lo, hi = wilson_interval(k, n) if n else (0.0, 1.0)
         first = rows[0]
         cells.append(Cell(first.model, first.family, first.protocol, first.experiment, key[3],
                           first.layer, first.depth, first.position_set, first.condition, n, k,
                           k / n if n else float("nan"), lo, hi, dict(excluded),
-                          source_clean_only))  # fmt: skip
+                          source_clean_only, copies))  # fmt: skip
     return cells
 
 

@@ -306,3 +306,20 @@ def test_renderers_escape():
     md = render_markdown(blocks)
     assert "| c\\|d |" in md and '![cap "q"](figures/a.png)' in md
     assert "## a \\<b>" in md and "x & `y<z`" in md and "| \\<e> |" in md and "- \\<f>" in md
+
+
+def test_source_copies_are_counted_per_cell_and_listed_in_the_report():
+    from icl_core.report.compose import leakage_blocks
+
+    base = dict(model="m", family="llama", n_layers=4, protocol="rigorous",
+                experiment="single_sweep", source_task="a", target_task="b", layer=3,
+                position_set="query_last")  # fmt: skip
+    outcomes = ("source_copy", "source_copy", "transfer", "preserve")
+    rows = [TrialRecord(**base, seed=i, outcome=o) for i, o in enumerate(outcomes)]
+    rows.append(TrialRecord(**base, seed=9, outcome="source_copy", excluded="ambiguous"))
+    (cell,) = aggregate(rows)
+    assert (cell.k, cell.n, cell.source_copies) == (1, 4, 2)  # excluded trials not counted
+    table = leakage_blocks([cell])[-1]
+    assert isinstance(table, Table) and table.rows[0][-1] == "2/4"
+    quiet = aggregate([r for r in rows if r.outcome != "source_copy"])
+    assert "No valid trial" in leakage_blocks(quiet)[-1].text

@@ -166,6 +166,26 @@ def exclusion_blocks(cells: Sequence[Cell]) -> list[Block]:
     ]
 
 
+def leakage_blocks(cells: Sequence[Cell]) -> list[Block]:
+    """Cells where the patched output was the source's answer to the source's own query
+    (`source_copy`: answer leakage, counted as not-transfer), query and demo positions alike."""
+    blocks: list[Block] = [Heading(2, "Answer leakage (source_copy)")]
+    rows = [{"model": c.model, "protocol": c.protocol, "experiment": c.experiment,
+             "pair": c.pair, "layer": c.layer, "position set": c.position_set,
+             "source_copy": f"{c.source_copies}/{c.n}"}
+            for c in cells if c.source_copies]  # fmt: skip
+    if not rows:
+        return [*blocks, Paragraph("No valid trial output the source's own answer.")]
+    return [
+        *blocks,
+        Paragraph(
+            "Valid trials whose output was the source task's answer to the source's own "
+            "query (counted as not-transfer in every rate), per cell."
+        ),  # fmt: skip
+        make_table(rows),
+    ]
+
+
 def environment_blocks(environment: dict) -> list[Block]:
     """The environment as a bullet list (also in `environment.json`)."""
     blocks: list[Block] = [Heading(2, "Environment")]
@@ -201,5 +221,6 @@ def compose_report(
         *figure_blocks(figures),
         *extra_table_blocks(extra_tables, extra_csv or {}),
         *exclusion_blocks(cells),
+        *leakage_blocks(cells),
         *environment_blocks(environment),
     ]
