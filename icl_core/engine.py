@@ -30,6 +30,7 @@ import torch
 from icl_core import compat
 from icl_core.errors import InterventionError, InvalidChoiceError
 from icl_core.interventions import RowEdit, capture_residual, check_layers, edit_residual
+from icl_core.models.architectures import architecture_of
 from icl_core.models.loading import decoder_layers
 
 DECODE_CHOICES = ("all", "unmatched")
@@ -98,11 +99,23 @@ def _replayable(clean: CleanRun, upto: int) -> bool:
     return True
 
 
+def _block_cache(args: tuple, kwargs: dict):
+    """The KV cache a decoder block was called with (its name and position vary by
+    architecture: cache, past_key_values, layer_past; keyword or positional)."""
+    from transformers.cache_utils import Cache
+
+    for value in (*kwargs.values(), *args):
+        if isinstance(value, Cache):
+            return value
+    raise InterventionError("a decoder block was called without a KV cache to replay into")
+
+
 @contextmanager
 def _replay_blocks(model, clean: CleanRun, upto: int, p0: int, rows: int) -> Iterator[None]:
     """Blocks 0..upto return the clean outputs for positions p0.. and append the clean K/V to
     the cache instead of computing. Forward hooks (edits) still run on their outputs."""
     blocks = decoder_layers(model)
+    as_tuple = architecture_of(model.config.model_type).tuple_output
     saved = []
     try:
         for layer in range(upto + 1):
@@ -111,9 +124,8 @@ def _replay_blocks(model, clean: CleanRun, upto: int, p0: int, rows: int) -> Ite
             k, v = (t[:, :, p0:].expand(rows, -1, -1, -1) for t in (keys, values))
 
             def replay(hidden_states, *args, _out=out, _k=k, _v=v, _layer=layer, **kwargs):
-                cache = kwargs.get("cache", kwargs.get("past_key_values"))
-                cache.update(_k, _v, _layer)
-                return _out
+                _block_cache(args, kwargs).update(_k, _v, _layer)
+                return (_out, None) if as_tuple else _out
 
             saved.append((blocks[layer], blocks[layer].__dict__.get("forward")))
             blocks[layer].forward = replay

@@ -72,3 +72,18 @@ def test_ctrl_c_stops_a_run_at_once_with_no_report_and_says_how_to_resume(tmp_pa
     assert "Traceback" not in err, err
     assert "run the same command again to resume" in err.strip().splitlines()[-1]
     assert not (out / "report.md").exists()
+
+
+def test_pytest_claims_on_an_unsupported_architecture_is_a_usage_error(tmp_path):
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from icl_core.models.tiny import tiny_model
+
+    folder = tmp_path / "t5"
+    T5ForConditionalGeneration(T5Config(d_model=16, d_ff=32, num_layers=1, num_heads=2,
+                                        d_kv=8, vocab_size=64)).save_pretrained(folder)  # fmt: skip
+    tiny_model("llama").tokenizer.save_pretrained(folder)
+    run = _pytest_claims("--model", str(folder))
+    out = run.stdout + run.stderr
+    assert run.returncode == 4, out
+    assert "unsupported architecture 't5'" in out and "Traceback" not in out, out

@@ -1,6 +1,8 @@
 """Residual-stream interventions on every tiny architecture: exactness properties, hook hygiene,
 noise scale and bad input."""
 
+import types
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -84,6 +86,7 @@ class _Toy(torch.nn.Module):
     def __init__(self, as_tuple, width=8, n=3):
         super().__init__()
         torch.manual_seed(0)
+        self.config = types.SimpleNamespace(model_type="llama")  # blocks at model.layers
         self.model = torch.nn.Module()
         self.model.layers = torch.nn.ModuleList(_Block(width, as_tuple) for _ in range(n))
 

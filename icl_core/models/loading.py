@@ -15,8 +15,9 @@ import torch
 
 from icl_core.errors import InvalidChoiceError, ModelLoadError, UnknownNameError
 from icl_core.models import acquire
+from icl_core.models.architectures import Architecture, architecture_of
 from icl_core.models.dtype_policy import auto_dtype
-from icl_core.models.registry import REGISTRY, ModelSpec, family_of, get_spec
+from icl_core.models.registry import REGISTRY, ModelSpec, get_spec
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -99,15 +100,10 @@ def resolve_dtype(dtype: str = "auto") -> torch.dtype | None:
 
 
 def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
-    """The decoder blocks (`model.model.layers`) of a supported causal LM."""
-    inner = getattr(model, "model", None)
-    layers = getattr(inner, "layers", None)
-    if not isinstance(layers, torch.nn.ModuleList):
-        raise ModelLoadError(
-            f"{type(model).__name__} has no `model.layers`; supported: decoder-only causal LMs "
-            f"of the llama, qwen and gemma families"
-        )
-    return layers
+    """The decoder blocks of a supported causal LM (`architectures.blocks_of`)."""
+    from icl_core.models.architectures import blocks_of
+
+    return blocks_of(model)
 
 
 def _weights_digest(folder: Path) -> str:
@@ -228,6 +224,17 @@ def _load_kwargs(folder: Path, gguf_file: str | None) -> dict:
     return kw
 
 
+def model_architecture(folder: Path, gguf_file: str | None) -> Architecture:
+    """The architecture of a located model, from its config alone (no weights are read);
+    ModelLoadError for an unsupported one (`architectures.architecture_of`)."""
+    from transformers import AutoConfig
+
+    kw = {"gguf_file": gguf_file} if gguf_file else {}
+    config = AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False,
+                                        **kw)  # fmt: skip
+    return architecture_of(config.model_type)
+
+
 def load_tokenizer(name: str, fetch_missing: bool = True):
     """Only the fast tokenizer of a model (same resolution rules as `load_model`)."""
     _, folder, gguf_file, _ = _locate(name, fetch_missing)
@@ -247,6 +254,7 @@ def load_model(
     start = time.perf_counter()
     source, folder, gguf_file, spec = _locate(name, fetch_missing)
     kw = _load_kwargs(folder, gguf_file)
+    arch = model_architecture(folder, gguf_file)
     digest = acquire.sha256_file(folder / gguf_file) if gguf_file else _weights_digest(folder)
     if torch_dtype is None:
         torch_dtype = auto_dtype(spec.name if spec else name, digest, dev)
@@ -254,7 +262,7 @@ def load_model(
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kw).to(dev).eval()
     config = model.config
     n_layers = len(decoder_layers(model))
-    family = spec.family if spec else family_of(config.model_type)
+    family = spec.family if spec else arch.family
     if spec and (spec.n_layers != n_layers or spec.hidden != config.hidden_size):
         raise ModelLoadError(
             f"{name}: loaded {n_layers} layers x {config.hidden_size}, registry says "

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 
 from icl_core.errors import UnknownNameError
 
-FAMILIES = ("llama", "qwen", "gemma")
-
 
 @dataclass(frozen=True)
 class WheelSource:
@@ -134,11 +132,3 @@ def get_spec(name: str) -> ModelSpec:
         return REGISTRY[name]
     except KeyError:
         raise UnknownNameError("model", name, REGISTRY) from None
-
-
-def family_of(model_type: str) -> str:
-    """Map a transformers `config.model_type` to one of FAMILIES (else 'other')."""
-    for fam in FAMILIES:
-        if model_type.startswith(fam):
-            return fam
-    return "other"

@@ -15,6 +15,20 @@ import torch
 
 TINY_ARCHS = ("llama", "qwen2", "gemma2", "gemma3")
 TINY_LAYERS = 4
+_SIZE = dict(hidden_size=32, num_hidden_layers=TINY_LAYERS, num_attention_heads=4)
+_GQA = dict(_SIZE, intermediate_size=64, num_key_value_heads=2)
+_GPT = dict(n_embd=32, n_layer=TINY_LAYERS, n_head=4, n_positions=512)
+# The rest of `architectures.ARCHITECTURES` (by model_type), for the engine's properties.
+_OTHER_ARCHS = {
+    "mistral": dict(_GQA, sliding_window=None), "qwen3": dict(_GQA, head_dim=8),
+    "gemma": dict(_GQA, head_dim=8), "phi": dict(_SIZE, intermediate_size=64),
+    "phi3": _GQA, "olmo": dict(_SIZE, intermediate_size=64),
+    "olmo2": dict(_SIZE, intermediate_size=64), "stablelm": _GQA, "gpt2": _GPT,
+    "gptj": dict(_GPT, rotary_dim=4), "gpt_neox": dict(_SIZE, intermediate_size=64),
+    "falcon": dict(_SIZE, new_decoder_architecture=False),
+    "bloom": dict(hidden_size=32, n_layer=TINY_LAYERS, n_head=4),
+}  # fmt: skip
+ALL_TINY_ARCHS = TINY_ARCHS + tuple(_OTHER_ARCHS)
 _CORPUS_WORDS = (
     "apple brain cloud delta flame honey frost badge stone lemon river tower "
     "knife ocean happy sad good bad hot cold big small fast slow "
@@ -85,8 +99,13 @@ def tiny_config(arch: str, vocab_size: int):
         "gemma2": lambda: Gemma2Config(**common, **gemma),
         "gemma3": lambda: Gemma3TextConfig(**common, **gemma),
     }
+    if arch in _OTHER_ARCHS:
+        from transformers import AutoConfig
+
+        ids = {k: common[k] for k in ("vocab_size", "pad_token_id", "bos_token_id", "eos_token_id")}
+        return AutoConfig.for_model(arch, **ids, **_OTHER_ARCHS[arch])
     if arch not in configs:
-        raise UnknownNameError("tiny architecture", arch, configs)
+        raise UnknownNameError("tiny architecture", arch, [*configs, *_OTHER_ARCHS])
     return configs[arch]()
 
 
@@ -101,6 +120,10 @@ class TinyModel:
     @property
     def n_layers(self) -> int:
         return self.model.config.num_hidden_layers
+
+    @property
+    def hidden(self) -> int:
+        return self.model.config.hidden_size
 
 
 def tiny_model(arch: str, seed: int = 0) -> TinyModel:
