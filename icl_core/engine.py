@@ -207,36 +207,48 @@ def _prove_greedy(
 
 
 def _score_continuations(
-    model, tokenizer, cache, last_logits, continuations, prove_within: int | None, memo
-) -> tuple[list[list[float]], list[tuple[int, ...] | None]]:
+    model, tokenizer, cache, last_logits, continuations, prove_within: int | None, memo,
+    scored: int | None = None,
+) -> tuple[list[list[float]], list[tuple[int, ...] | None]]:  # fmt: skip
     """[rows][n_cont] summed log-probs of each continuation after each row's patched prompt,
     teacher forced; each continuation runs on a fork of the cache (no copies). With
     `prove_within` (a max_new_tokens), also per row the greedy output that the forced logits
     prove (see _prove_greedy; a continuation's extra step runs only for rows that match it),
-    else None."""
+    else None. With `prove_within` and `scored`, the continuations after the first `scored`
+    only prove: they run on the rows not proven yet, and their log-prob is nan elsewhere."""
     rows = last_logits.shape[0]
     first = torch.log_softmax(last_logits.float(), -1)
-    total = torch.zeros(rows, len(continuations))
+    total = torch.full((rows, len(continuations)), float("nan"))
     proven: list[tuple[int, ...] | None] = [None] * rows
     rtol = max(TIE_RTOL, 4 * torch.finfo(next(model.parameters()).dtype).eps)
     prove = prove_within is not None
-    first_sure = _sure_argmax(last_logits[:, None], rtol) if prove else None
+    sure = _sure_argmax(last_logits[:, None], rtol) if prove else None
+    everyone = list(range(rows))
     for i, cont in enumerate(continuations):
-        total[:, i] = first[:, cont[0]].cpu()
-        fork, forced = compat.fork_cache(cache), first_sure
+        sub = everyone
+        if prove and scored is not None and i >= scored:
+            sub = [r for r in everyone if proven[r] is None]
+            if not sub:
+                continue
+        at = torch.tensor(sub, device=last_logits.device)
+        total[sub, i] = first[at, cont[0]].cpu()
+        fork = compat.fork_cache(cache)
+        if len(sub) < rows:
+            fork.batch_select_indices(at)
+        forced = tuple(t[at] for t in sure) if prove else None
         if len(cont) > 1:
-            feed = torch.tensor([cont[:-1]], device=last_logits.device).expand(rows, -1)
+            feed = torch.tensor([cont[:-1]], device=last_logits.device).expand(len(sub), -1)
             out, fork = compat.forward(model, feed, fork)
             logp = torch.log_softmax(out.logits.float(), -1)
             nxt = torch.tensor(cont[1:], device=logp.device)
-            total[:, i] += logp[:, torch.arange(len(cont) - 1), nxt].sum(-1).cpu()
+            total[sub, i] += logp[:, torch.arange(len(cont) - 1), nxt].sum(-1).cpu()
             if prove:
                 later = _sure_argmax(out.logits, rtol)
-                forced = tuple(torch.cat(pair, 1) for pair in zip(first_sure, later, strict=True))
+                forced = tuple(torch.cat(pair, 1) for pair in zip(forced, later, strict=True))
         if prove:
             found = _prove_greedy(model, tokenizer, fork, forced, cont, prove_within, memo, rtol)
             for r, toks in found.items():
-                proven[r] = toks
+                proven[sub[r]] = toks
     return total.tolist(), proven
 
 
@@ -298,13 +310,16 @@ def generate(
     clean: CleanRun | None = None,
     decode_batch: int = 64,
     decode: str = "all",
+    scored: int | None = None,
 ) -> list[Generation]:
     """Greedy-decode each variant of the prompt `input_ids` (see module docstring).
     `batch_size`: rows per patched prefill; `decode_batch`: rows decoded together (prefilled
     caches of one prompt have equal lengths and are concatenated). `clean`: the prompt's
     CleanRun, enabling replay of the blocks below the lowest edited layer. `decode`: "all"
     decodes every row; "unmatched" only the rows whose output the continuations do not prove
-    (same results)."""
+    (same results). `scored` (with "unmatched"): only the first `scored` continuations need a
+    log-prob on every row; a later one is forced only on rows no earlier one proved (its
+    `continuation_logprobs` entry is nan on the others)."""
     if decode not in DECODE_CHOICES:
         raise InvalidChoiceError(
             f"unknown decode mode {decode!r}; valid modes: {', '.join(DECODE_CHOICES)}"
@@ -337,7 +352,7 @@ def generate(
         pending.clear()
         prove_within = max_new_tokens if decode == "unmatched" else None
         scores, tokens = _score_continuations(
-            model, tokenizer, cache, last, continuations, prove_within, memo
+            model, tokenizer, cache, last, continuations, prove_within, memo, scored
         )
         todo = [r for r, toks in enumerate(tokens) if toks is None]
         if todo:

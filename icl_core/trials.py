@@ -167,7 +167,9 @@ def run_conditions(
         if transform is not None:
             values = transform(values, cond)
         variants.append([PromptEdit(cond.layer, m.target, values)])
-    reuse = {} if naive else {"clean": prep.target_clean, "decode": "unmatched"}
+    # the margin needs the target's and source's answers forced on every row; the copy
+    # answer only proves a source_copy, so it runs on the rows those two leave unproven
+    reuse = {} if naive else {"clean": prep.target_clean, "decode": "unmatched", "scored": 2}
     gens = generate(lm.model, lm.tokenizer, tgt.input_ids, variants, prep.max_new_tokens,
                     continuations=prep.continuations, batch_size=1 if naive else batch_size,
                     decode_batch=1 if naive else 64, reuse_prefix=not naive, **reuse)  # fmt: skip

@@ -111,7 +111,22 @@ def _check_case(tiny, seed: int) -> tuple[int, int, int]:
         decoded = _counting(mp)
         fast = generate(tiny.model, tok, ids, variants, budget, conts, decode="unmatched", **kw)
     _same(full, fast)
+    # scored=1: the later continuations only prove, on the rows still unproven; the results
+    # are the same except their log-probs: nan where an earlier continuation proved the row,
+    # else forced in a smaller batch (equal up to float rounding)
+    lean = generate(tiny.model, tok, ids, variants, budget, conts, decode="unmatched", scored=1,
+                    **kw)  # fmt: skip
+    for x, y in zip(full, lean, strict=True):
+        assert (x.token_ids, x.text, x.answer) == (y.token_ids, y.text, y.answer)
+        assert torch.equal(x.last_logits, y.last_logits)
+        assert x.continuation_logprobs[0] == y.continuation_logprobs[0]
+        for a, b in zip(x.continuation_logprobs[1:], y.continuation_logprobs[1:], strict=True):
+            assert b != b or b == pytest.approx(a, abs=1e-4)  # nan, or forced on fewer rows
+    _LEAN_SKIPS.append(sum(b != b for y in lean for b in y.continuation_logprobs))
     return (*_proven(full, conts, budget, tok), len(variants) - sum(decoded))
+
+
+_LEAN_SKIPS: list[int] = []
 
 
 @pytest.mark.usefixtures("one_thread")
@@ -121,14 +136,17 @@ def test_unmatched_equals_full_decoding(tiny):
     extension of one (they match nothing) and random tokens. Odd seeds: EOS = a token some row
     emits before its last step, so that row stops early (the stop-token branch). Seeds 2-3 and
     6-7: the naive path (no prefix reuse, batch 1). Near-ties may be decoded, nothing else.
-    Some seed must skip a row by its stop token, and some flush mix skipped and decoded rows."""
+    Some seed must skip a row by its stop token, and some flush mix skipped and decoded rows;
+    `scored=1` gives the same results and skips forcing some rows."""
     stop_skips = mixed = 0
+    _LEAN_SKIPS.clear()
     for seed in range(8):
         filled, stopped, skipped = _check_case(tiny, seed)
         assert 1 <= skipped <= filled + stopped, seed
         stop_skips += max(0, skipped - filled)
         mixed += skipped < 8
     assert stop_skips > 0 and mixed > 0
+    assert sum(_LEAN_SKIPS) > 0  # scored=1 did skip forcing some rows
 
 
 @pytest.mark.usefixtures("one_thread")
