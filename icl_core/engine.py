@@ -20,6 +20,7 @@ results are those of `decode="all"`: the same tokens, hence text, and the same n
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from icl_core import compat
-from icl_core.errors import InterventionError, InvalidChoiceError
+from icl_core.errors import InterventionError, InvalidChoiceError, PromptTooLongError
 from icl_core.interventions import RowEdit, capture_residual, check_layers, edit_residual
 from icl_core.models.architectures import architecture_of
 from icl_core.models.loading import decoder_layers
@@ -73,9 +74,35 @@ class CleanRun:
     n_tokens: int
 
 
+def context_limit(config) -> int | None:
+    """A model config's context length in tokens (`max_position_embeddings`), None if unstated."""
+    return getattr(config, "max_position_embeddings", None)
+
+
+def check_context(model: torch.nn.Module, n_tokens: int) -> None:
+    """The one place the context length is checked: PromptTooLongError if `n_tokens` (prompt
+    plus decoding budget) exceed the model's `context_limit`; a warning (once per call site)
+    within 10% of it, where a model's behaviour is less reliable."""
+    limit = context_limit(model.config)
+    if limit is None:
+        return
+    if n_tokens > limit:
+        raise PromptTooLongError(
+            f"{n_tokens} tokens (prompt and decoding budget), more than the model's context of "
+            f"{limit}"
+        )
+    if n_tokens > 0.9 * limit:
+        warnings.warn(
+            f"a prompt of {n_tokens} tokens is within 10% of the model's context of {limit}",
+            stacklevel=3,
+        )
+
+
 @torch.inference_mode()
 def clean_prefill(model: torch.nn.Module, input_ids: Sequence[int]) -> CleanRun:
-    """One unpatched forward of the prompt, keeping every block's output and the KV cache."""
+    """One unpatched forward of the prompt, keeping every block's output and the KV cache.
+    PromptTooLongError beyond the context (`check_context`)."""
+    check_context(model, len(input_ids))
     device = next(model.parameters()).device
     ids = torch.tensor([list(input_ids)], dtype=torch.long, device=device)
     with capture_residual(model) as states:
@@ -327,6 +354,7 @@ def generate(
     n = len(input_ids)
     if max_new_tokens < 1:
         raise InterventionError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    check_context(model, n + max_new_tokens)
     check_layers(model, sorted({e.layer for v in variants for e in v}))
     for v in variants:
         for e in v:

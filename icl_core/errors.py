@@ -39,6 +39,11 @@ class LayoutError(ICLClaimsError):
     """A prompt whose tokens cannot be assigned to roles unambiguously."""
 
 
+class PromptTooLongError(LayoutError):
+    """A prompt (with its decoding budget) longer than the model's context
+    (`engine.check_context`)."""
+
+
 class InterventionError(ICLClaimsError):
     """An intervention asked for something the model or prompt does not have."""
 

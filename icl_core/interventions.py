@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from icl_core.errors import InterventionError
-from icl_core.models.loading import decoder_layers
+from icl_core.models.architectures import blocks_of
 
 KINDS = ("replace", "add")
 
@@ -51,7 +51,7 @@ def _with_hidden(output, hidden: torch.Tensor):
 
 
 def check_layers(model: torch.nn.Module, layers: Sequence[int]) -> torch.nn.ModuleList:
-    blocks = decoder_layers(model)
+    blocks = blocks_of(model)
     bad = [L for L in layers if not 0 <= L < len(blocks)]
     if bad:
         raise InterventionError(
@@ -116,7 +116,7 @@ def capture_residual(
     the FIRST forward inside the block (the prefill; later decode steps are ignored).
     `layers=None`: every layer. Hooks run in registration order: enter `edit_residual` before
     this block to capture the edited stream."""
-    blocks = decoder_layers(model)
+    blocks = blocks_of(model)
     layers = list(range(len(blocks))) if layers is None else list(layers)
     check_layers(model, layers)
     store: dict[int, torch.Tensor] = {}

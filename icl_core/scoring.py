@@ -9,15 +9,24 @@ Exclusions are counted, never silently dropped.
 
 from __future__ import annotations
 
+from icl_core.errors import LayoutError, PromptTooLongError
+
 OUTCOMES = ("transfer", "preserve", "source_copy", "malformed")
 EXCLUSIONS = (
     "source_inapplicable",  # the source task has no answer for the target's query
     "ambiguous",  # source and target answers coincide for this query
     "layout_error",  # a token straddles two roles in a prompt of the pair
+    "too_long",  # a prompt with its decoding budget exceeds the model's context
     "clean_target_wrong",  # the unpatched target prompt is answered incorrectly
     "misaligned",  # strict mode: a patched role has different token counts in source/target
     "source_clean_wrong",  # the unpatched source prompt is answered incorrectly (rigorous)
 )
+
+
+def layout_exclusion(exc: LayoutError) -> str:
+    """The exclusion reason of a prompt that could not be laid out or run: `too_long` beyond the
+    model's context, `layout_error` otherwise."""
+    return "too_long" if isinstance(exc, PromptTooLongError) else "layout_error"
 
 
 def first_line(output: str) -> str:

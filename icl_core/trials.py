@@ -10,11 +10,18 @@ from dataclasses import dataclass, field
 
 import torch
 
-from icl_core.engine import CleanRun, Generation, PromptEdit, clean_prefill, generate
-from icl_core.errors import LayoutError
+from icl_core.engine import (
+    CleanRun,
+    Generation,
+    PromptEdit,
+    check_context,
+    clean_prefill,
+    generate,
+)
+from icl_core.errors import LayoutError, PromptTooLongError
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
-from icl_core.scoring import classify, exclusion, first_line
+from icl_core.scoring import classify, exclusion, first_line, layout_exclusion
 from icl_core.tasks import TaskPair
 
 ANSWER_MARGIN_TOKENS = 3
@@ -72,12 +79,11 @@ def prepare_pair(
     exclusion (layout error, inapplicable, ambiguous, clean target wrong). Decoding budget:
     `max_new_tokens`, default the longer answer's token count + ANSWER_MARGIN_TOKENS."""
     prep = PreparedPair(pair)
-    max_pos = getattr(lm.model.config, "max_position_embeddings", None)
     try:
-        prep.target = build_layout(render(pair.target, template), lm.tokenizer, max_pos)
-        prep.source = build_layout(render(pair.source, template), lm.tokenizer, max_pos)
-    except LayoutError:
-        prep.excluded = "layout_error"
+        prep.target = build_layout(render(pair.target, template), lm.tokenizer)
+        prep.source = build_layout(render(pair.source, template), lm.tokenizer)
+    except LayoutError as exc:
+        prep.excluded = layout_exclusion(exc)
         return prep
     prep.excluded = exclusion(prep.source_answer, prep.target_answer, None)
     if prep.excluded:
@@ -88,6 +94,14 @@ def prepare_pair(
     prep.continuations = tuple(answer_token_ids(lm.tokenizer, prep.target, a) for a in answers)
     longest = max(len(c) for c in prep.continuations)
     prep.max_new_tokens = max_new_tokens or longest + ANSWER_MARGIN_TOKENS
+    source_tokens = len(answer_token_ids(lm.tokenizer, prep.source, pair.source.answer))
+    budget = max_new_tokens or source_tokens + ANSWER_MARGIN_TOKENS
+    try:
+        check_context(lm.model, len(prep.target.input_ids) + prep.max_new_tokens)
+        check_context(lm.model, len(prep.source.input_ids) + budget)
+    except PromptTooLongError as exc:
+        prep.excluded = layout_exclusion(exc)
+        return prep
     prep.target_clean = clean_prefill(lm.model, prep.target.input_ids)
     (clean,) = generate(lm.model, lm.tokenizer, prep.target.input_ids, [[]], prep.max_new_tokens,
                         clean=prep.target_clean)  # fmt: skip
@@ -95,8 +109,6 @@ def prepare_pair(
     prep.excluded = exclusion(prep.source_answer, prep.target_answer, clean.text)
     if prep.excluded:
         return prep
-    source_tokens = len(answer_token_ids(lm.tokenizer, prep.source, pair.source.answer))
-    budget = max_new_tokens or source_tokens + ANSWER_MARGIN_TOKENS
     source_clean = clean_prefill(lm.model, prep.source.input_ids)
     (src,) = generate(lm.model, lm.tokenizer, prep.source.input_ids, [[]], budget,
                       clean=source_clean)  # fmt: skip

@@ -69,7 +69,7 @@ def _folder(tmp_path, arch: str):
 
 
 def test_family_comes_from_the_architecture_never_a_catch_all(tmp_path):
-    from fixtures.options import model_family
+    from icl_core.models.loading import model_family
 
     families = {a: model_family(str(_folder(tmp_path, a))) for a in ("mistral", "phi3", "olmo2")}
     assert families == {"mistral": "mistral", "phi3": "phi", "olmo2": "olmo"}

@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 
 from icl_core import engine
 from icl_core.engine import PromptEdit, clean_prefill, generate
-from icl_core.errors import InterventionError
+from icl_core.errors import InterventionError, PromptTooLongError
 from icl_core.interventions import capture_residual
 from icl_core.models.loading import LoadedModel, ModelInfo
 from icl_core.models.tiny import tiny_model
+from icl_core.prompts import render
 from icl_core.scoring import classify, exclusion
 from icl_core.tasks import ICLExample, TaskPair
 from icl_core.trials import Condition, prepare_pair, run_conditions
@@ -128,7 +129,6 @@ def _pair(lm):
     inputs = ("apple", "brain", "cloud")
     demos_t = tuple(zip(inputs, one_token[:3], strict=True))
     demos_s = tuple(zip(inputs, one_token[3:6], strict=True))
-    from icl_core.prompts import render
 
     t = ICLExample("t", demos_t, "river", "")
     s = ICLExample("s", demos_s, "river", "")
@@ -137,15 +137,19 @@ def _pair(lm):
     return TaskPair(s, t, True, t_ans == s_ans, s_ans)
 
 
-def test_trial_pipeline_transfer_preserve_and_exclusions(tiny):
-    for seed in range(20):  # a random-init model whose answers to the two prompts differ
+def _distinct_pair(tiny):
+    """(model, pair) for the first random init whose answers to the two prompts differ."""
+    for seed in range(20):
         lm = _lm(tiny_model(tiny.arch, seed=seed))
         pair = _pair(lm)
         if not pair.ambiguous and pair.target.answer and pair.source.answer:
-            break
+            return lm, pair
         assert prepare_pair(lm, pair, max_new_tokens=BUDGET).excluded == "ambiguous"
-    else:
-        pytest.fail("no seed gave distinct answers")
+    pytest.fail("no seed gave distinct answers")
+
+
+def test_trial_pipeline_transfer_preserve_and_exclusions(tiny):
+    lm, pair = _distinct_pair(tiny)
     prep = prepare_pair(lm, pair, max_new_tokens=BUDGET)
     assert prep.excluded is None and prep.source_clean_correct
     assert len(prep.target) == len(prep.source)
@@ -173,3 +177,21 @@ def test_trial_exclusions_are_named(tiny):
     assert wrong.excluded == "clean_target_wrong"  # random weights do not answer RIVER
     with pytest.raises(ValueError, match="excluded"):
         run_conditions(lm, wrong, [Condition("all_demo", 0)])
+
+
+def test_a_prompt_beyond_the_context_is_excluded_as_too_long(tiny, monkeypatch):
+    """The context is checked in one place (`engine.check_context`): prompt plus decoding
+    budget; a trial beyond it is excluded as `too_long`, never as a layout error."""
+    lm, pair = _distinct_pair(tiny)
+    config = lm.model.config
+    n = len(lm.tokenizer(render(pair.target).text).input_ids)
+    monkeypatch.setattr(config, "max_position_embeddings", n)  # the budget won't fit
+    assert prepare_pair(lm, pair, max_new_tokens=BUDGET).excluded == "too_long"
+    with pytest.raises(PromptTooLongError, match=f"{n + 1} tokens .* context of {n}$"):
+        generate(lm.model, lm.tokenizer, list(range(n)), [[]], 1)
+    monkeypatch.setattr(config, "max_position_embeddings", 3)
+    with pytest.raises(PromptTooLongError, match="context of 3$"):
+        clean_prefill(lm.model, [1, 2, 3, 4])
+    monkeypatch.setattr(config, "max_position_embeddings", n + BUDGET)
+    with pytest.warns(UserWarning, match="within 10% of the model's context"):
+        assert prepare_pair(lm, pair, max_new_tokens=BUDGET).excluded != "too_long"

@@ -115,9 +115,3 @@ def test_templates_render_and_bad_templates(any_tokenizer):
         Template("bad", (("input", "{x}"), ("output_label", ":"), ("output", "y")))
     with pytest.raises(UnknownNameError, match="paper"):
         get_template("chat")
-
-
-def test_prompt_longer_than_context(any_tokenizer):
-    prompt = render(sample_example("uppercase", k=5, seed=0))
-    with pytest.raises(LayoutError, match="more than the model's context of 10"):
-        build_layout(prompt, any_tokenizer, max_positions=10)

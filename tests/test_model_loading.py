@@ -55,7 +55,7 @@ def test_local_folder_loads_and_reports(saved_tiny):
 
 def test_model_family_without_loading_weights(saved_tiny):
     """C4 tests are parametrized by family at collection: the family must match load_model's."""
-    from fixtures.options import model_family
+    from icl_core.models.loading import model_family
 
     folder, _ = saved_tiny
     assert model_family("gemma3-270m") == "gemma"

@@ -183,11 +183,11 @@ def test_layout_errors_are_excluded_and_counted(tiny_lm, monkeypatch):
     real = probes.build_layout
     calls = {"n": 0}
 
-    def flaky(prompt, tokenizer, max_positions=None):
+    def flaky(prompt, tokenizer):
         calls["n"] += 1
         if calls["n"] == 2:
             raise LayoutError("token straddles two roles (forced)")
-        return real(prompt, tokenizer, max_positions)
+        return real(prompt, tokenizer)
 
     monkeypatch.setattr(probes, "build_layout", flaky)
     bank = collect_states(tiny_lm, FEW_TASKS, 3, positions=("query_last",), layers=[0])

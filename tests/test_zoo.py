@@ -69,3 +69,32 @@ def test_tampered_gguf_is_refused(lm, model_name, tmp_path, monkeypatch):
         f.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(HashMismatchError, match=spec.wheels.sha256):
         acquire.fetch(spec, progress=lambda _: None)
+
+
+def test_a_gguf_with_flipped_bytes_in_its_tensor_data_is_refused(tmp_path):
+    """Bit 6 of every byte of 4 KiB in the middle of one tensor's data flipped (it parses and,
+    unchecked, loads and answers garbage): refused by the load's integrity check. One zoo GGUF
+    (the smallest) suffices: the check does not depend on the model."""
+    from gguf import GGUFReader
+
+    from icl_core.errors import ModelLoadError
+
+    spec = get_spec("smollm2-135m")
+    original = acquire.model_dir(spec) / spec.wheels.gguf_name
+    if not original.is_file():
+        pytest.skip("smollm2-135m's GGUF is not fetched (`icl-claims models fetch`)")
+    damaged = tmp_path / "damaged.gguf"
+    shutil.copyfile(original, damaged)
+    tensor = next(t for t in GGUFReader(damaged).tensors if t.name == "blk.3.ffn_down.weight")
+    offset = int(tensor.data_offset + tensor.n_bytes // 2)
+    with open(damaged, "r+b") as f:
+        f.seek(offset)
+        data = f.read(4096)
+        f.seek(offset)
+        f.write(bytes(b ^ 0x40 for b in data))
+    says = (
+        r"weights look corrupted: parameter model\.layers\.3\.mlp\.down_proj\.weight holds "
+        r"a value .* times its 90th-percentile magnitude.*SHA-256 of the weights: [0-9a-f]+$"
+    )
+    with pytest.raises(ModelLoadError, match=says):
+        load_model(str(damaged), device="cpu", dtype="float32")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from icl_core.models.loading import load_tokenizer
+from icl_core.engine import context_limit
+from icl_core.models.loading import load_config, load_tokenizer
 from icl_core.prompts import build_layout, render
 from icl_core.prompts.inspect import format_record, layout_record
 from icl_core.tasks import ICLExample, paper_example, sample_example, sample_pair
@@ -43,12 +44,14 @@ def _examples(args: argparse.Namespace) -> list[tuple[str, ICLExample]]:
 
 def _inspect(args: argparse.Namespace) -> int:
     tokenizer = load_tokenizer(args.model)
+    context = context_limit(load_config(args.model))
     records = [
         layout_record(
             build_layout(render(ex, args.template), tokenizer),
             tokenizer,
             label,
             paper=args.protocol == "paper",
+            context=context,
         )  # fmt: skip
         for label, ex in _examples(args)
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from icl_core.errors import ModelLoadError
 from icl_core.models import acquire
@@ -91,6 +92,17 @@ def _forward_seconds(lm, n_tokens: int, repeats: int = 3) -> float:
     return statistics.median(times)
 
 
+def _user_file_digests(info) -> dict[str, str]:
+    """{weights file: SHA-256} of a user's own model (a zoo model is hash-checked on fetch)."""
+    from icl_core.models.acquire import sha256_file
+
+    if info.source == "gguf-file":
+        return {Path(info.path).name: info.weights_sha256}
+    if info.source != "local-dir":
+        return {}
+    return {p.name: sha256_file(p) for p in sorted(Path(info.path).glob("*.safetensors"))}
+
+
 def _check(args: argparse.Namespace) -> int:
     from icl_core.models.loading import load_model
 
@@ -99,12 +111,16 @@ def _check(args: argparse.Namespace) -> int:
         lm = load_model(name, device=args.device, dtype=args.dtype)
         info = lm.info
         fwd = _forward_seconds(lm, 64)
-        reports.append({**info.as_dict(), "forward_64_tokens_s": round(fwd, 3)})
+        files = _user_file_digests(info)
+        reports.append({**info.as_dict(), "forward_64_tokens_s": round(fwd, 3),
+                        "file_sha256": files})  # fmt: skip
         if not args.json:
             print(f"{info.name}: {info.family}, {info.n_layers} layers x {info.hidden}, "
                   f"{info.dtype} on {info.device}, sha256 {info.weights_sha256[:16]}..., "
                   f"loaded in {info.load_seconds:.1f} s, forward of 64 tokens "
                   f"{fwd:.3f} s")  # fmt: skip
+            for file, digest in files.items():
+                print(f"  {file}: SHA-256 {digest} (compare with the publisher's)")
     if args.json:
         print(json.dumps(reports, indent=2))
     return 0

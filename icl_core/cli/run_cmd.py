@@ -41,6 +41,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=_report)
 
 
+def check_arguments(args: argparse.Namespace, models: list[str]) -> None:
+    """Every argument checked before anything is created or computed (ICLClaimsError, reported
+    once by the CLI with exit 2)."""
+    from icl_core.errors import InvalidChoiceError
+    from icl_core.models.loading import check_model_argument, resolve_device, resolve_dtype
+
+    resolve_device(args.device)
+    resolve_dtype(args.dtype)
+    if getattr(args, "workers", 1) < 1:
+        raise InvalidChoiceError(f"--workers must be >= 1, got {args.workers}")
+    for name in models:
+        check_model_argument(name)
+
+
 def _out(args: argparse.Namespace) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("reports") / f"{args.profile}-{args.protocol}-{stamp}"
@@ -53,6 +67,7 @@ def _report(args: argparse.Namespace) -> int:
 
     profile = get_profile(args.profile)
     models = args.models or list(profile.models)
+    check_arguments(args, models)
     report = build_report(_out(args), models, profile, expand_protocols(args.protocol),
                           args.device, args.dtype, progress=_progress)  # fmt: skip
     print(f"icl-claims: report written to {report}")
@@ -127,8 +142,9 @@ def _run(args: argparse.Namespace) -> int:
 
     profile = get_profile(args.profile)
     models = args.models or list(profile.models)
-    out = _out(args)
     protocols = expand_protocols(args.protocol)
+    check_arguments(args, models)
+    out = _out(args)
     start = time.perf_counter()
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -18,18 +18,18 @@ from icl_core.trials import ANSWER_MARGIN_TOKENS, answer_token_ids
 def task_accuracy(lm: LoadedModel, task: str, n: int, seed: int, k: int = 5) -> dict:
     """{task, k (correct), n, accuracy, ci_low, ci_high, layout_errors} over `n` fresh 5-shot
     prompts; correct = the first line of the greedy output, stripped, equals the answer. A
-    prompt the tokenizer cannot lay out (a token straddling two roles) counts as not correct:
-    such a task cannot be patched on this tokenizer."""
+    prompt the tokenizer cannot lay out (a token straddling two roles) or the model cannot hold
+    (`too_long`) counts as not correct: such a task cannot be patched there."""
     correct = errors = 0
     for i in range(n):
         ex = sample_example(task, k, derive_seed(seed, f"competence:{task}:{i}"))
         try:
             layout = build_layout(render(ex), lm.tokenizer)
+            budget = len(answer_token_ids(lm.tokenizer, layout, ex.answer)) + ANSWER_MARGIN_TOKENS
+            (gen,) = generate(lm.model, lm.tokenizer, layout.input_ids, [[]], budget)
         except LayoutError:
             errors += 1
             continue
-        budget = len(answer_token_ids(lm.tokenizer, layout, ex.answer)) + ANSWER_MARGIN_TOKENS
-        (gen,) = generate(lm.model, lm.tokenizer, layout.input_ids, [[]], budget)
         correct += gen.answer == ex.answer.strip()
     lo, hi = wilson_interval(correct, n)
     return dict(

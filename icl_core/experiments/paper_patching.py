@@ -50,7 +50,7 @@ from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
 from icl_core.prompts.paper_positions import PaperPositions, paper_positions
 from icl_core.records import TrialRecord
-from icl_core.scoring import classify, first_line
+from icl_core.scoring import classify, first_line, layout_exclusion
 from icl_core.tasks import (
     PAPER_TASKS,
     ICLExample,
@@ -388,7 +388,8 @@ def run_paper_pair(lm: LoadedModel, cfg: PaperPatchingConfig, source: str, targe
                    ) -> list[TrialRecord]:  # fmt: skip
     """Every trial of one pair (target test inputs 0..n_trials-1) under every position set x
     layer of `cfg`: one record each, in (trial, position set, layer) order. Exclusions:
-    "layout_error" (positions="roles", a prompt without layout), "position_out_of_range"
+    "layout_error" (positions="roles", a prompt without layout), "too_long" (beyond the
+    model's context), "position_out_of_range"
     (nothing of the set lies inside the target prompt)."""
     layers = _layers(lm, cfg)
     conds = [(name, layer) for name in cfg.position_sets for layer in layers]
@@ -406,9 +407,10 @@ def run_paper_pair(lm: LoadedModel, cfg: PaperPatchingConfig, source: str, targe
         try:
             sources = _sources(lm, cfg, prompt_task, i, t_example.query, layers, mean_sources)
             tgt = capture(lm, cfg, t_example, layers, keep_run=True)
-        except LayoutError:
+        except LayoutError as exc:
+            reason = layout_exclusion(exc)
             records += [TrialRecord(**base, layer=layer, position_set=name, outcome=None,
-                                    excluded="layout_error") for name, layer in conds]  # fmt: skip
+                                    excluded=reason) for name, layer in conds]  # fmt: skip
             continue
         if cfg.source == "mean":
             mean_sources = sources

@@ -31,6 +31,7 @@ from icl_core.experiments.units import run_units
 from icl_core.interventions import gaussian_noise
 from icl_core.models.loading import LoadedModel
 from icl_core.records import TrialRecord
+from icl_core.scoring import layout_exclusion
 from icl_core.tasks import derive_seed
 
 TRACING_POSITIONS = ("query_first", "last_demo_token")
@@ -85,7 +86,7 @@ def _positions(prompt, positions: str) -> dict[str, int]:
 
 def run_task(lm: LoadedModel, cfg: PaperTracingConfig, task: str) -> list[TrialRecord]:
     """Every prompt of `task` under every (sigma, position, layer): outcome correct/incorrect
-    for the task under the active scorer; excluded: layout_error, clean_target_wrong."""
+    for the task under the active scorer; excluded: layout_error, too_long, clean_target_wrong."""
     pcfg = cfg.patching_config()
     n = lm.info.n_layers
     layers = cfg.layers if cfg.layers is not None else tuple(range(n))
@@ -102,8 +103,8 @@ def run_task(lm: LoadedModel, cfg: PaperTracingConfig, task: str) -> list[TrialR
 
         try:
             prompt = capture(lm, pcfg, ex, (), clean_output=True, keep_run=True)
-        except LayoutError:
-            records += _excluded(base, conds, pcfg, "layout_error")
+        except LayoutError as exc:
+            records += _excluded(base, conds, pcfg, layout_exclusion(exc))
             continue
         base["target_prompt"] = prompt.text
         if not clean_correct(cfg.scorer, task, prompt.clean_output, ex.query):

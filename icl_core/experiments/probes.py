@@ -38,6 +38,7 @@ from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
 from icl_core.interventions import check_layers
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import build_layout, render
+from icl_core.scoring import layout_exclusion
 from icl_core.stats import depth, wilson_interval
 from icl_core.tasks import PAPER_TASKS, derive_seed, paper_example, resolve_task, sample_example
 from icl_core.tasks.sampling import ICLExample
@@ -142,7 +143,6 @@ def collect_states(
     n_layers = lm.info.n_layers
     layers = tuple(range(n_layers)) if layers is None else tuple(layers)
     check_layers(lm.model, layers)
-    max_positions = getattr(lm.model.config, "max_position_embeddings", None)
 
     rows: dict[tuple[int, str], list[np.ndarray]] = {(L, p): [] for L in layers for p in positions}
     y: list[int] = []
@@ -154,11 +154,9 @@ def collect_states(
             prompt = render(make_example(task, i, protocol, k, seed), template)
             try:
                 layout = build_layout(prompt, lm.tokenizer)
-            except LayoutError:
-                excluded["layout_error"] += 1
-                continue
-            if max_positions is not None and len(layout) > max_positions:
-                excluded["too_long"] += 1
+                run = clean_prefill(lm.model, layout.input_ids)
+            except LayoutError as exc:
+                excluded[layout_exclusion(exc)] += 1
                 continue
             index = []
             for p in positions:
@@ -168,7 +166,6 @@ def collect_states(
                         f"position {p!r} names {len(pos)} tokens; a probe needs a single position"
                     )
                 index.append(pos[0])
-            run = clean_prefill(lm.model, layout.input_ids)
             idx = torch.tensor(index, dtype=torch.long)
             for L in layers:
                 vecs = run.states[L][idx.to(run.states[L].device)].float().cpu().numpy()

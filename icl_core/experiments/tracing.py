@@ -14,14 +14,14 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from icl_core.engine import PromptEdit, clean_prefill, generate
+from icl_core.engine import PromptEdit, check_context, clean_prefill, generate
 from icl_core.errors import InvalidChoiceError, LayoutError
 from icl_core.experiments.units import get_or_compute_unit, run_units
 from icl_core.interventions import gaussian_noise
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import build_layout, render
 from icl_core.records import TrialRecord
-from icl_core.scoring import first_line
+from icl_core.scoring import first_line, layout_exclusion
 from icl_core.tasks import PAPER_TASKS, derive_seed, sample_example
 from icl_core.trials import ANSWER_MARGIN_TOKENS, answer_token_ids
 
@@ -105,11 +105,12 @@ def run_task(
         conds = [(ps, layer) for ps in cfg.position_sets for layer in layers]
         try:
             layout = build_layout(render(ex, cfg.template), lm.tokenizer)
-        except LayoutError:
+            budget = len(answer_token_ids(lm.tokenizer, layout, ex.answer)) + ANSWER_MARGIN_TOKENS
+            check_context(lm.model, len(layout) + budget)
+        except LayoutError as exc:
             records += [TrialRecord(**base, layer=L, position_set=ps, outcome=None,
-                                    excluded="layout_error") for ps, L in conds]  # fmt: skip
+                                    excluded=layout_exclusion(exc)) for ps, L in conds]  # fmt: skip
             continue
-        budget = len(answer_token_ids(lm.tokenizer, layout, ex.answer)) + ANSWER_MARGIN_TOKENS
         clean = clean_prefill(lm.model, layout.input_ids)
         (g,) = generate(lm.model, lm.tokenizer, layout.input_ids, [[]], budget, clean=clean)
         base["target_prompt"] = layout.prompt.text

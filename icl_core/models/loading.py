@@ -5,9 +5,11 @@ Always offline, never `trust_remote_code`, weights only from safetensors or GGUF
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from icl_core.errors import InvalidChoiceError, ModelLoadError, UnknownNameError
 from icl_core.models import acquire
 from icl_core.models.architectures import Architecture, architecture_of
 from icl_core.models.dtype_policy import auto_dtype
+from icl_core.models.integrity import check_gguf, check_loaded
 from icl_core.models.registry import REGISTRY, ModelSpec, get_spec
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,6 +31,9 @@ DTYPES = {
     "float16": torch.float16, "fp16": torch.float16,
 }  # fmt: skip
 DEVICE_KINDS = ("auto", "cpu", "cuda", "cuda:N", "mps")
+# Files from which transformers builds a fast tokenizer (tokenizer.json directly; the others by
+# conversion).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt")
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class ModelInfo:
     weights_sha256: str  # digest of the weight files actually loaded (safetensors or GGUF)
     source_sha256: str | None  # SHA-256 of the GGUF the zoo model was converted from, if any
     source: str  # zoo | hf-cache | local-dir | gguf-file
-    path: str
+    path: str  # the model folder, or the GGUF file itself
     architecture: str
     load_seconds: float
 
@@ -184,6 +190,7 @@ def _locate(name: str, fetch_missing: bool) -> tuple[str, Path, str | None, Mode
     if path.suffix == ".gguf":
         if not path.is_file():
             raise ModelLoadError(f"GGUF file {path} does not exist")
+        check_gguf(path)
         return "gguf-file", path.parent, path.name, None
     if path.exists():
         return "local-dir", path, None, None
@@ -197,13 +204,28 @@ def _locate(name: str, fetch_missing: bool) -> tuple[str, Path, str | None, Mode
     raise UnknownNameError("model", name, list(REGISTRY) + ["<local dir>", "<file.gguf>"])
 
 
+def _check_tokenizer_files(folder: Path) -> None:
+    if not any((folder / f).is_file() for f in TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"{folder} has no tokenizer (none of {', '.join(TOKENIZER_FILES)}); copy the "
+            f"tokenizer files of the model's publisher into the folder"
+        )
+
+
 def _load_tokenizer(folder: Path, gguf_file: str | None, name: str):
     from transformers import AutoTokenizer
 
     kw = {"gguf_file": gguf_file} if gguf_file else {}
-    tokenizer = AutoTokenizer.from_pretrained(
-        folder, local_files_only=True, trust_remote_code=False, **kw
-    )
+    if not gguf_file:
+        _check_tokenizer_files(folder)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            folder, local_files_only=True, trust_remote_code=False, **kw
+        )
+    except (OSError, ValueError, ImportError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"the tokenizer of {name} in {folder} cannot be loaded: {first}"
+                             ) from None  # fmt: skip
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(
             f"tokenizer of {name} is not a fast tokenizer: character offsets are needed to "
@@ -224,15 +246,47 @@ def _load_kwargs(folder: Path, gguf_file: str | None) -> dict:
     return kw
 
 
-def model_architecture(folder: Path, gguf_file: str | None) -> Architecture:
-    """The architecture of a located model, from its config alone (no weights are read);
-    ModelLoadError for an unsupported one (`architectures.architecture_of`)."""
+def _config(folder: Path, gguf_file: str | None):
     from transformers import AutoConfig
 
     kw = {"gguf_file": gguf_file} if gguf_file else {}
-    config = AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False,
-                                        **kw)  # fmt: skip
-    return architecture_of(config.model_type)
+    return AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False, **kw)
+
+
+def model_architecture(folder: Path, gguf_file: str | None) -> Architecture:
+    """The architecture of a located model, from its config alone (no weights are read);
+    ModelLoadError for an unsupported one (`architectures.architecture_of`)."""
+    return architecture_of(_config(folder, gguf_file).model_type)
+
+
+def check_model_argument(name: str) -> None:
+    """What can be checked of a model argument without reading weights (ModelLoadError or
+    UnknownNameError otherwise): it exists, and, for one not in the registry (whose models are
+    fetched and verified on first load), its architecture is supported and a folder holds
+    safetensors weights and a tokenizer; a GGUF file's header and sizes are sound."""
+    if name in REGISTRY:
+        return
+    _, folder, gguf_file, _ = _locate(name, fetch_missing=False)
+    model_architecture(folder, gguf_file)
+    if not gguf_file:
+        _check_weights_folder(folder)
+        _check_tokenizer_files(folder)
+
+
+@functools.cache
+def model_family(name: str) -> str:
+    """The family of a model argument without loading weights: the registry's for registered
+    names, else from the config's `model_type`, found as `load_model` finds the model."""
+    if name in REGISTRY:
+        return REGISTRY[name].family
+    _, folder, gguf_file, _ = _locate(name, fetch_missing=False)
+    return model_architecture(folder, gguf_file).family
+
+
+def load_config(name: str, fetch_missing: bool = True):
+    """Only the transformers config of a model (same resolution rules as `load_model`)."""
+    _, folder, gguf_file, _ = _locate(name, fetch_missing)
+    return _config(folder, gguf_file)
 
 
 def load_tokenizer(name: str, fetch_missing: bool = True):
@@ -248,6 +302,9 @@ def load_model(
 ) -> LoadedModel:
     """Load a causal LM and its fast tokenizer, in eval mode, offline. See module docstring."""
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one line per load is ours to print
 
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype)
@@ -258,8 +315,12 @@ def load_model(
     digest = acquire.sha256_file(folder / gguf_file) if gguf_file else _weights_digest(folder)
     if torch_dtype is None:
         torch_dtype = auto_dtype(spec.name if spec else name, digest, dev)
+    if torch_dtype == torch.float16 and dev.type == "cpu":
+        warnings.warn("float16 on CPU is slow and overflow-prone (residual streams of 1e5 "
+                      "exceed its range of 65504); prefer float32 there", stacklevel=2)  # fmt: skip
     tokenizer = _load_tokenizer(folder, gguf_file, name)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kw).to(dev).eval()
+    check_loaded(model, tokenizer, digest)
     config = model.config
     n_layers = len(decoder_layers(model))
     family = spec.family if spec else arch.family
@@ -278,7 +339,7 @@ def load_model(
         weights_sha256=digest,
         source_sha256=_source_digest(folder, gguf_file, digest),
         source=source,
-        path=str(folder),
+        path=str(folder / gguf_file if gguf_file else folder),
         architecture=type(model).__name__,
         load_seconds=round(time.perf_counter() - start, 3),
     )

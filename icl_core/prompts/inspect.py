@@ -6,9 +6,12 @@ from icl_core.prompts.layout import Layout
 from icl_core.prompts.paper_positions import PAPER_SETS, paper_position_diff
 
 
-def layout_record(layout: Layout, tokenizer, label: str, paper: bool = False) -> dict:
+def layout_record(
+    layout: Layout, tokenizer, label: str, paper: bool = False, context: int | None = None
+) -> dict:
     """JSON-ready view: text, tokens (index, token_id, text, role, start, end), position_sets;
-    with `paper`, also the paper algorithm's sets and its misplaced count per demo."""
+    with `paper`, also the paper algorithm's sets and its misplaced count per demo; with the
+    model's `context` (tokens), a `note` when the prompt does not fit it."""
     tokens = [
         {
             "index": i,
@@ -30,6 +33,10 @@ def layout_record(layout: Layout, tokenizer, label: str, paper: bool = False) ->
         "tokens": tokens,
         "position_sets": {k: list(v) for k, v in layout.position_sets().items()},
     }
+    if context is not None and len(layout) >= context:
+        record["note"] = (f"{len(layout)} tokens, no room within the model's context of "
+                          f"{context} for an answer: trials on such a prompt are excluded as "
+                          "too_long")  # fmt: skip
     if paper:
         diff = paper_position_diff(layout, tokenizer)
         record["paper_positions"] = {k: list(diff.positions.sets[k]) for k in PAPER_SETS}
@@ -60,4 +67,6 @@ def format_record(record: dict) -> str:
         per_demo = record["paper_misplaced_per_demo"]
         lines.append(f"paper algorithm: {bad} of {total} positions misplaced; per demo {per_demo}")
     lines.append("sets: I=input_only O=output_only D=all_demo Q=query")
+    if "note" in record:
+        lines.append(f"note: {record['note']}")
     return "\n".join(lines)

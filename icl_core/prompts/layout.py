@@ -125,6 +125,8 @@ def tokenize_with_offsets(tokenizer, text: str) -> tuple[list[int], list[tuple[i
     tokens. Raises LayoutError for a tokenizer that cannot report offsets."""
     try:
         enc = tokenizer(text, return_offsets_mapping=True, add_special_tokens=True)
+        if "offset_mapping" not in enc:
+            raise ValueError("no offset_mapping returned")
     except (NotImplementedError, ValueError) as exc:
         raise LayoutError(
             f"tokenizer {type(tokenizer).__name__} gives no character offsets ({exc}); a fast "
@@ -133,14 +135,10 @@ def tokenize_with_offsets(tokenizer, text: str) -> tuple[list[int], list[tuple[i
     return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
 
 
-def build_layout(prompt: Prompt, tokenizer, max_positions: int | None = None) -> Layout:
-    """Assign every token of `prompt.text` a role. `max_positions`: the model's context length;
-    a longer prompt raises LayoutError."""
+def build_layout(prompt: Prompt, tokenizer) -> Layout:
+    """Assign every token of `prompt.text` a role (the context length is checked where the
+    model runs, `engine.check_context`)."""
     ids, offsets = tokenize_with_offsets(tokenizer, prompt.text)
-    if max_positions is not None and len(ids) > max_positions:
-        raise LayoutError(
-            f"prompt has {len(ids)} tokens, more than the model's context of {max_positions}"
-        )
     spans = prompt.spans
     starts = [s.start for s in spans]
     special = set(getattr(tokenizer, "all_special_ids", ()))
