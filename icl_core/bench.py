@@ -16,7 +16,7 @@ from icl_core.errors import InterventionError
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import build_layout, render
 from icl_core.tasks import sample_example, sample_pair
-from icl_core.trials import Condition, prepare_pair, run_conditions
+from icl_core.trials import Condition, PreparedPair, prepare_pair, run_conditions
 
 SINGLE_SETS = ("last_demo_token", "last_separator", "query_first", "query_last")
 MULTI_SETS = ("all_demo", "output_only", "input_only", "last_demo")
@@ -39,6 +39,7 @@ class BenchResult:
     sweep_speedup: float
     sweep_outcomes_identical: bool
     engine_conditions_per_s: float  # sweep conditions x trials / optimized seconds
+    sweep_prompts: str  # "valid", or "untested" where the model fails the clean target task
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -74,24 +75,33 @@ def bench_generation(lm: LoadedModel, n_prompts: int = 12, seed: int = 0) -> tup
     return min(plain), min(patched)
 
 
+def _sweep_pairs(lm: LoadedModel, n_trials: int, seed: int) -> tuple[list[PreparedPair], str]:
+    """`n_trials` prepared uppercase -> repeat_word pairs from seeds seed.. seed+49: valid ones
+    if any; else (a model that fails the clean task) untested ones, which time the same work."""
+    for allow_wrong in (False, True):
+        preps = []
+        for s in range(seed, seed + 50):
+            prep = prepare_pair(lm, sample_pair("uppercase", "repeat_word", seed=s),
+                                allow_wrong=allow_wrong)  # fmt: skip
+            if not prep.excluded:
+                preps.append(prep)
+            if len(preps) == n_trials:
+                break
+        if preps:
+            return preps, "untested" if allow_wrong else "valid"
+    raise InterventionError(
+        f"{lm.info.name}: no uppercase -> repeat_word pair in 50 seeds can even be laid out "
+        f"(layout errors, ambiguous answers); the sweep cannot be benchmarked"
+    )
+
+
 def bench_sweep(
     lm: LoadedModel, n_trials: int = 2, seed: int = 0
-) -> tuple[int, int, float, float, bool]:
+) -> tuple[int, int, float, float, bool, str]:
     """A full single- and multi-position layer sweep of uppercase -> repeat_word, naive (one
     full forward per condition) vs optimized; returns (trials, conditions, naive s, opt s,
-    identical outcomes)."""
-    preps = []
-    s = seed
-    while len(preps) < n_trials and s < seed + 50:
-        prep = prepare_pair(lm, sample_pair("uppercase", "repeat_word", seed=s))
-        s += 1
-        if not prep.excluded:
-            preps.append(prep)
-    if not preps:
-        raise InterventionError(
-            f"{lm.info.name}: no valid uppercase -> repeat_word trial in 50 seeds (the clean "
-            f"target is never answered correctly); the sweep cannot be benchmarked"
-        )
+    identical outcomes, "valid" | "untested" prompts: `_sweep_pairs`)."""
+    preps, kind = _sweep_pairs(lm, n_trials, seed)
     conds = [Condition(ps, layer) for ps in SINGLE_SETS + MULTI_SETS
              for layer in range(lm.info.n_layers)]  # fmt: skip
     results = {}
@@ -106,12 +116,12 @@ def bench_sweep(
 
     t_opt = _timed(optimized)
     t_naive = _timed(naive)
-    return len(preps), len(conds), t_naive, t_opt, results["naive"] == results["opt"]
+    return len(preps), len(conds), t_naive, t_opt, results["naive"] == results["opt"], kind
 
 
 def run_bench(lm: LoadedModel, n_prompts: int = 12, n_trials: int = 2) -> BenchResult:
     plain, patched = bench_generation(lm, n_prompts)
-    trials, n_conds, naive, opt, identical = bench_sweep(lm, n_trials)
+    trials, n_conds, naive, opt, identical, kind = bench_sweep(lm, n_trials)
     return BenchResult(
         model=lm.info.name,
         device=lm.info.device,
@@ -128,4 +138,5 @@ def run_bench(lm: LoadedModel, n_prompts: int = 12, n_trials: int = 2) -> BenchR
         sweep_speedup=round(naive / opt, 2),
         sweep_outcomes_identical=identical,
         engine_conditions_per_s=round(trials * n_conds / opt, 2),
+        sweep_prompts=kind,
     )

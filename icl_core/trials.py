@@ -43,7 +43,9 @@ class PreparedPair:
     at every layer ([source tokens, hidden] per layer) and the target's CleanRun.
     `continuations`: token ids of the target answer, the source answer to the target's query
     and (distinct queries) the source's answer to its own query, as they follow the target.
-    `excluded` names why no condition of this pair can count (then nothing else is filled)."""
+    `excluded` names why no condition of this pair can count (then nothing else is filled).
+    `untested`: prepared although the clean target answer is wrong (`prepare_pair(...,
+    allow_wrong=True)`, for benchmarks only: its conditions measure speed, not transfer)."""
 
     pair: TaskPair
     target: Layout | None = None
@@ -53,6 +55,7 @@ class PreparedPair:
     source_clean_correct: bool | None = None
     source_states: dict[int, torch.Tensor] = field(default_factory=dict)
     target_clean: CleanRun | None = None
+    untested: bool = False
     max_new_tokens: int = 8
     continuations: tuple[tuple[int, ...], ...] = ()
 
@@ -73,11 +76,16 @@ class PreparedPair:
 
 
 def prepare_pair(
-    lm: LoadedModel, pair: TaskPair, template: str = "paper", max_new_tokens: int | None = None
+    lm: LoadedModel,
+    pair: TaskPair,
+    template: str = "paper",
+    max_new_tokens: int | None = None,
+    allow_wrong: bool = False,
 ) -> PreparedPair:
     """Lay out both prompts, run both clean, capture the source's states; stop at the first
-    exclusion (layout error, inapplicable, ambiguous, clean target wrong). Decoding budget:
-    `max_new_tokens`, default the longer answer's token count + ANSWER_MARGIN_TOKENS."""
+    exclusion (layout error, too long, inapplicable, ambiguous, clean target wrong; with
+    `allow_wrong`, a wrong clean target answer marks the pair `untested` instead). Decoding
+    budget: `max_new_tokens`, default the longer answer's token count + ANSWER_MARGIN_TOKENS."""
     prep = PreparedPair(pair)
     try:
         prep.target = build_layout(render(pair.target, template), lm.tokenizer)
@@ -107,6 +115,8 @@ def prepare_pair(
                         clean=prep.target_clean)  # fmt: skip
     prep.clean_target_output = clean.text
     prep.excluded = exclusion(prep.source_answer, prep.target_answer, clean.text)
+    if prep.excluded == "clean_target_wrong" and allow_wrong:
+        prep.excluded, prep.untested = None, True
     if prep.excluded:
         return prep
     source_clean = clean_prefill(lm.model, prep.source.input_ids)

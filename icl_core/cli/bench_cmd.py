@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +34,10 @@ def _bench(args: argparse.Namespace) -> int:
         del lm
         result["agreement"] = agreement_study(args.model, args.agreement, args.device,
                                               args.reduced_dtype).as_dict()  # fmt: skip
+    if result["sweep_prompts"] == "untested":
+        print(f"icl-claims: note: {args.model} answers no uppercase prompt of the sweep's pairs "
+              "correctly: the sweep was timed on untested prompts (the same work; its outcomes "
+              "say nothing about transfer)", file=sys.stderr)  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=2))
     else:

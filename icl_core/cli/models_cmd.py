@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from icl_core.errors import ModelLoadError
+from icl_core.errors import InvalidChoiceError, ModelLoadError
 from icl_core.models import acquire
 from icl_core.models.loading import hf_cache_folder
 from icl_core.models.registry import DEFAULT_MODELS, REGISTRY, get_spec
@@ -29,6 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     ch.add_argument("--device", default="auto")
     ch.add_argument("--dtype", default="auto")
     ch.add_argument("--json", action="store_true")
+    ch.add_argument(
+        "--mechanics",
+        action="store_true",
+        help="also check patching's model-independent properties on the model and "
+        "print its competence table (what a CI run on a new model relies on)",
+    )
+    ch.add_argument("--competence-n", type=int, default=10, metavar="N",
+                    help="prompts per task in the --mechanics competence table")  # fmt: skip
     ch.set_defaults(func=_check)
 
 
@@ -103,17 +111,37 @@ def _user_file_digests(info) -> dict[str, str]:
     return {p.name: sha256_file(p) for p in sorted(Path(info.path).glob("*.safetensors"))}
 
 
+def _mechanics(lm, competence_n: int, quiet: bool) -> dict:
+    """Run `icl_core.mechanics` on a loaded model; print it unless `quiet` (JSON output)."""
+    from icl_core.mechanics import competence_table, run_mechanics
+
+    checks = run_mechanics(lm)
+    rows, notes = competence_table(lm, competence_n)
+    if not quiet:
+        for c in checks:
+            print(f"  mechanics {c.name:16} {'ok' if c.passed else 'FAILED':6} {c.detail}")
+        print(f"  competence (clean 5-shot, {competence_n} prompts per task, Wilson 95%):")
+        for r in rows:
+            print(f"    {r['task']:20} {r['k']:>3}/{r['n']:<3} {100 * r['accuracy']:5.1f}% "
+                  f"[{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}]")  # fmt: skip
+        for note in notes:
+            print(f"  {note}")
+    return {"checks": [vars(c) for c in checks], "competence": rows, "measurable": notes}
+
+
 def _check(args: argparse.Namespace) -> int:
     from icl_core.models.loading import load_model
 
-    reports = []
+    if args.competence_n < 1:
+        raise InvalidChoiceError(f"--competence-n must be >= 1, got {args.competence_n}")
+    reports, failed = [], False
     for name in args.names or list(DEFAULT_MODELS):
         lm = load_model(name, device=args.device, dtype=args.dtype)
         info = lm.info
         fwd = _forward_seconds(lm, 64)
         files = _user_file_digests(info)
-        reports.append({**info.as_dict(), "forward_64_tokens_s": round(fwd, 3),
-                        "file_sha256": files})  # fmt: skip
+        report = {**info.as_dict(), "forward_64_tokens_s": round(fwd, 3), "file_sha256": files}
+        reports.append(report)
         if not args.json:
             print(f"{info.name}: {info.family}, {info.n_layers} layers x {info.hidden}, "
                   f"{info.dtype} on {info.device}, sha256 {info.weights_sha256[:16]}..., "
@@ -121,6 +149,9 @@ def _check(args: argparse.Namespace) -> int:
                   f"{fwd:.3f} s")  # fmt: skip
             for file, digest in files.items():
                 print(f"  {file}: SHA-256 {digest} (compare with the publisher's)")
+        if args.mechanics:
+            report["mechanics"] = _mechanics(lm, args.competence_n, args.json)
+            failed = failed or not all(c["passed"] for c in report["mechanics"]["checks"])
     if args.json:
         print(json.dumps(reports, indent=2))
-    return 0
+    return 1 if failed else 0
