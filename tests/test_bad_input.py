@@ -225,3 +225,19 @@ def test_a_slow_tokenizer_gets_a_layout_error_not_a_key_error():
 
     with pytest.raises(LayoutError, match="gives no character offsets"):
         build_layout(render(sample_example("uppercase", seed=0)), Slow())
+
+
+def test_inspect_prompt_notes_a_prompt_beyond_the_context(tmp_path, capsys):
+    from icl_core.models.tiny import tiny_model
+
+    tm = tiny_model("llama")
+    tm.model.config.max_position_embeddings = 16
+    folder = tmp_path / "short-context"
+    tm.model.save_pretrained(folder, safe_serialization=True)
+    tm.tokenizer.save_pretrained(folder)
+    tm.model.config.max_position_embeddings = 512  # the shared tiny model is left as it was
+    capsys.readouterr()
+    assert main(["inspect-prompt", "--model", str(folder), "--task", "uppercase"]) == 0
+    out = capsys.readouterr().out
+    assert "no room within the model's context of 16 for an answer" in out
+    assert "excluded as too_long" in out
