@@ -188,3 +188,20 @@ def test_rigorous_sweep_runs_in_rounds_on_undecided_conditions(tiny_lm, monkeypa
     assert suite.verdict("C2", bad).status == "refuted"
     v = suite.verdict("C3", bad)
     assert v.status == "inconclusive" and v.details["drawn"] == 40
+
+
+def test_trial_counts_count_noise_trials_that_have_no_source_prompt():
+    from icl_core.experiments.suite import trial_counts
+    from icl_core.records import TrialRecord
+
+    base = dict(model="m", family="f", n_layers=2, protocol="rigorous", experiment="x",
+                target_task="uppercase", layer=0, position_set="all_demo")  # fmt: skip
+    records = [
+        TrialRecord(**base, source_task="noise", seed=1, outcome="preserve"),  # tracing
+        TrialRecord(**base, source_task="noise", seed=2, outcome=None, excluded="too_long"),
+        TrialRecord(**base, source_task="a", seed=3, outcome="transfer", source_clean_correct=True),
+        TrialRecord(
+            **base, source_task="a", seed=4, outcome="preserve", source_clean_correct=False
+        ),  # fmt: skip
+    ]
+    assert trial_counts(records) == {"drawn": 4, "counted": 2}

@@ -44,9 +44,12 @@ def counted_trials(records: list[TrialRecord], pair: tuple[str, str]) -> int:
 
 
 def trial_counts(records: list[TrialRecord]) -> dict[str, int]:
-    """{"drawn": distinct (pair, seed) trials, "counted": those that count (SPEC 5.4)}."""
+    """{"drawn": distinct (pair, seed) trials, "counted": those that count (SPEC 5.4): not
+    excluded, and the clean source answered correctly where there is a source prompt (a noise
+    trial of causal tracing has none: `source_clean_correct` None)."""
     drawn = {(r.pair, r.seed) for r in records}
-    counted = {(r.pair, r.seed) for r in records if not r.excluded and r.source_clean_correct}
+    counted = {(r.pair, r.seed) for r in records
+               if not r.excluded and r.source_clean_correct is not False}  # fmt: skip
     return {"drawn": len(drawn), "counted": len(counted)}
 
 
