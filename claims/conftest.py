@@ -45,7 +45,11 @@ def suite(lm, protocol, pytestconfig, store) -> ModelSuite:
     profile = get_profile(pytestconfig.getoption("--profile"))
     key = (lm.info.name, protocol, profile.name)
     if key not in _SUITES:
-        _SUITES[key] = ModelSuite(lm, profile, protocol, store, _progress)
+        _SUITES[key] = suite = ModelSuite(lm, profile, protocol, store, _progress)
+        # once per model, before the claims run (rigorous: its matrix needs competence anyway)
+        warning = suite.incompetence_warning() if protocol == "rigorous" else None
+        if warning:
+            _progress(warning)
     return _SUITES[key]
 
 

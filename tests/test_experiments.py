@@ -205,3 +205,18 @@ def test_trial_counts_count_noise_trials_that_have_no_source_prompt():
         ),  # fmt: skip
     ]
     assert trial_counts(records) == {"drawn": 4, "counted": 2}
+
+
+def test_a_model_that_answers_nothing_is_flagged_up_front(tiny_lm, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from icl_core.experiments.profiles import get_profile
+    from icl_core.experiments.suite import ModelSuite
+
+    suite = ModelSuite(tiny_lm, replace(get_profile("ci"), n_competence=2), "rigorous",
+                       ResultsStore(tmp_path))  # fmt: skip
+    warning = suite.incompetence_warning()  # a random model answers nothing
+    assert warning and "patching claims cannot be measured" in warning
+    rows = [dict(r, k=1) if i == 0 else r for i, r in enumerate(suite.competence)]
+    monkeypatch.setattr(suite, "competence", rows)
+    assert suite.incompetence_warning() is None

@@ -269,6 +269,19 @@ class ModelSuite:
         return self._stored("competence", config, lambda: competence(
             self.lm, tasks, p.n_competence, p.seed), code=("competence",))  # fmt: skip
 
+    def incompetence_warning(self) -> str | None:
+        """A warning, computed from `competence` (so before any patching run that reads it),
+        when the model answers no clean prompt of any task: every patching trial would be
+        excluded and the patching claims cannot be measured on this model."""
+        if any(r["k"] for r in self.competence):
+            return None
+        n = self.profile.n_competence
+        return (
+            f"warning: {self.lm.info.name} answers none of {n} clean 5-shot prompts of any of "
+            f"{len(self.competence)} tasks correctly: its patching claims cannot be measured "
+            "(every trial is excluded as clean_target_wrong); only C6 (probes) can be"
+        )
+
     @functools.cached_property
     def qualified_pairs(self) -> list[str]:
         """Ordered matrix pairs whose tasks both reach QUALIFYING_ACCURACY clean (measured on
