@@ -1,7 +1,7 @@
 """Properties of patching that hold on any causal LM, competent at the tasks or not (issue 15).
 
 Run on a real model by `icl-claims models check --mechanics NAME` and by
-`claims/test_mechanics.py` for every `--model`: what a CI run on a new model relies on before
+`claims/test_model_mechanics.py` for every `--model`: what a CI run on a new model relies on before
 any claim is read.
 
 - `self_patch`: patching a prompt's own clean states (every position, at each tested layer)
