@@ -14,6 +14,7 @@ GGUF file; of a folder, the digest over its safetensors files, each listed by `m
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -25,11 +26,11 @@ from icl_core.errors import ModelLoadError
 # tensor data reached 1.2e13. The bound leaves four orders of magnitude of headroom.
 RESIDUAL_BOUND = 1e9
 # max |w| / 90th percentile of |w| per weight matrix (>= 2 dims), on healthy zoo weights: at most
-# 32 (smollm2-135m), 28 (gemma3-270m), 305 (qwen2.5-coder-0.5b, outlier features); the bound is
-# about 30x the largest. A Q4_1 GGUF with one exponent bit flipped in every byte of 4 KiB of a
-# tensor's data: 1.5e5.
+# 31 (smollm2-135m), 28 (gemma3-270m), 302 (qwen2.5-coder-0.5b, outlier features), with the
+# _SAMPLE estimate (32, 28, 305 from 200k samples); the bound is about 30x the largest. A Q4_1
+# GGUF with one exponent bit flipped in every byte of 4 KiB of a tensor's data: 1.5e5.
 OUTLIER_BOUND = 1e4
-_SAMPLE = 200_000  # magnitudes sampled per matrix for its percentile (fixed seed)
+_SAMPLE = 16_384  # magnitudes sampled per matrix for its percentile (fixed seed)
 PROBE_PROMPT = "Input: apple\nOutput: APPLE\n\nInput: cloud\nOutput:"
 
 
@@ -59,13 +60,16 @@ def check_gguf(path: Path) -> None:
             )
 
 
-def _outlier_ratio(p: torch.Tensor) -> float:
-    """max |p| / 90th percentile of |p| (over a fixed-seed sample); 0 for a mostly-zero tensor."""
+def _outlier_ratio(p: torch.Tensor, largest: float) -> float:
+    """`largest` (max |p|) / 90th percentile of |p| (over a fixed-seed sample); 0 for a
+    mostly-zero tensor."""
     flat = p.detach().flatten()
     g = torch.Generator().manual_seed(0)
-    idx = torch.randint(0, flat.numel(), (min(flat.numel(), _SAMPLE),), generator=g)
-    q90 = flat[idx.to(flat.device)].float().abs().quantile(0.9).item()
-    return flat.abs().max().item() / q90 if q90 > 0 else 0.0
+    k = min(flat.numel(), _SAMPLE)
+    idx = torch.randint(0, flat.numel(), (k,), generator=g)
+    sample = flat[idx.to(flat.device)].float().abs()
+    q90 = sample.kthvalue(max(1, int(0.9 * k))).values.item()
+    return largest / q90 if q90 > 0 else 0.0
 
 
 @torch.inference_mode()
@@ -75,9 +79,10 @@ def check_loaded(model: torch.nn.Module, tokenizer, digest: str) -> None:
     from icl_core.interventions import capture_residual  # imports the models package
 
     for name, p in model.named_parameters():
-        if not torch.isfinite(p).all():
+        low, high = (v.item() for v in torch.aminmax(p.detach().flatten()))  # nan propagates
+        if not (math.isfinite(low) and math.isfinite(high)):
             raise corrupted(f"parameter {name} holds non-finite values", digest)
-        ratio = _outlier_ratio(p) if p.ndim >= 2 else 0.0
+        ratio = _outlier_ratio(p, max(-low, high)) if p.ndim >= 2 else 0.0
         if ratio > OUTLIER_BOUND:
             raise corrupted(
                 f"parameter {name} holds a value {ratio:.3g} times its 90th-percentile "
