@@ -484,9 +484,9 @@ def c9(controls: Sequence[Cell], model: str, protocol: str) -> Verdict:
 def c10(matrix: Sequence[Cell], model: str, protocol: str,
         qualified: Sequence[str] | None = None) -> Verdict:  # fmt: skip
     """C10 (fixed N, exact): over the ordered pairs qualified before the run (`qualified`;
-    default every pair) with >= 10 counted trials, a one-sided exact binomial test per pair
-    against 50%, Bonferroni over those pairs. Holds if more than half of them are shown below
-    50%; refuted if at least half are shown at or above 50%; else inconclusive."""
+    default every pair) with >= MIN_MATRIX_TRIALS counted trials, a one-sided exact binomial
+    test per pair against 50%, Bonferroni over those pairs. Holds if more than half of them are
+    shown below 50%; refuted if at least half are shown at or above 50%; else inconclusive."""
     rows = [c for c in matrix if c.n and (qualified is None or c.pair in qualified)]
     tested = [c for c in rows if c.n >= MIN_MATRIX_TRIALS]
     m = max(len(tested), 1)

@@ -1,6 +1,8 @@
 """Experiments on a tiny random model: records are complete, exclusions are counted by reason,
 results are stored once and read back, derived position sets are well formed."""
 
+import itertools
+
 import pytest
 
 from fixtures.models import tiny_loaded
@@ -220,3 +222,41 @@ def test_a_model_that_answers_nothing_is_flagged_up_front(tiny_lm, tmp_path, mon
     rows = [dict(r, k=1) if i == 0 else r for i, r in enumerate(suite.competence)]
     monkeypatch.setattr(suite, "competence", rows)
     assert suite.incompetence_warning() is None
+
+
+def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
+    """Every qualified pair reaches V.MIN_MATRIX_TRIALS counted trials despite exclusions (a
+    third of trials excluded here), within the profile's max_matrix_draws; unqualified pairs
+    keep their first n_matrix trials. The stopping looks at validity only, never outcomes."""
+    from dataclasses import replace
+
+    from icl_core.experiments import suite as S
+    from icl_core.experiments.profiles import get_profile
+    from icl_core.records import TrialRecord
+
+    def fake_run(lm, cfg, store=None, progress=None):
+        return [TrialRecord("m", "f", lm.info.n_layers, "rigorous", cfg.experiment, s, t,
+                            hash((cfg.seed, i)), L, "all_demo",
+                            None if i % 3 == 0 else "preserve",
+                            "clean_target_wrong" if i % 3 == 0 else None, "", True)
+                for s, t in cfg.pairs for i in range(cfg.n_trials) for L in cfg.layers]  # fmt: skip
+
+    monkeypatch.setattr(S, "run_patching", fake_run)
+    tasks = ("uppercase", "repeat_word", "first_letter")
+    profile = replace(get_profile("full"), matrix_tasks=tasks)
+    suite = S.ModelSuite(tiny_lm, profile)
+    suite.__dict__["best_layer"] = 0
+    suite.__dict__["competence"] = [{"task": t, "accuracy": 1.0 if t != "first_letter" else 0.5}
+                                    for t in tasks]  # fmt: skip
+    records = suite.matrix
+    for pair in itertools.permutations(tasks, 2):
+        drawn = sum(r.source_task == pair[0] and r.target_task == pair[1] for r in records)
+        if "first_letter" in pair:
+            assert drawn == profile.n_matrix
+        else:
+            assert S.counted_trials(records, pair) >= V.MIN_MATRIX_TRIALS
+            assert drawn <= profile.max_matrix_draws
+    capped = S.ModelSuite(tiny_lm, replace(profile, max_matrix_draws=V.MIN_MATRIX_TRIALS))
+    capped.__dict__.update(best_layer=0, competence=suite.competence)
+    pair = ("uppercase", "repeat_word")
+    assert S.counted_trials(capped.matrix, pair) < V.MIN_MATRIX_TRIALS  # the cap binds

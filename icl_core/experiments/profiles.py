@@ -86,7 +86,8 @@ class Profile:
     trials first, then rounds adding about `round_size` counted trials at a time on the
     conditions still undecided, until `cap_*` trials count per pair (or 4 x that many are
     drawn); anytime-valid rules make stopping on outcomes valid. The
-    matrix draws until V.MIN_MATRIX_TRIALS count per qualified pair (validity alone).
+    matrix draws until V.MIN_MATRIX_TRIALS count per qualified pair or `max_matrix_draws` are
+    drawn for it (validity alone).
     `n_competence`: clean prompts per task that qualify pairs."""
 
     name: str
@@ -108,6 +109,7 @@ class Profile:
     cap_single: int = 0
     cap_controls: int = 0
     cap_thresholds: int = 0
+    max_matrix_draws: int = 0
     n_competence: int = 20
 
     def as_dict(self) -> dict:
@@ -118,19 +120,20 @@ PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("ci", ("smollm2-135m",), (HEADLINE,), n_multi=12, n_single=8, n_controls=8,
-                n_thresholds=6, matrix_tasks=PAPER_TASKS, n_matrix=2,
+                n_thresholds=6, matrix_tasks=PAPER_TASKS, n_matrix=2, max_matrix_draws=10,
                 tracing_tasks=("uppercase",), n_tracing=6, n_probe_prompts=10,
                 n_similarity_prompts=6, n_competence=10),
         Profile("full", DEFAULT_MODELS, SWEEP_PAIRS, n_multi=25, n_single=20, n_controls=20,
                 n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=3,
                 tracing_tasks=("uppercase",), n_tracing=40, n_probe_prompts=40,
                 n_similarity_prompts=12, round_size=15, cap_multi=120, cap_single=80,
-                cap_controls=80, cap_thresholds=45, n_competence=30),
+                cap_controls=80, cap_thresholds=45, max_matrix_draws=30, n_competence=30),
         Profile("paper", tuple(m.name for m in PAPER_MODELS), (HEADLINE,), n_multi=50,
                 n_single=50, n_controls=50, n_thresholds=50, matrix_tasks=PAPER_TASKS,
                 n_matrix=50, tracing_tasks=("uppercase", "repeat_word", "antonym"),
                 n_tracing=50, n_probe_prompts=50, n_similarity_prompts=50, round_size=25,
-                cap_multi=250, cap_single=150, cap_controls=150, cap_thresholds=150),
+                cap_multi=250, cap_single=150, cap_controls=150, cap_thresholds=150,
+                max_matrix_draws=100),
     )
 }  # fmt: skip
 

@@ -22,7 +22,6 @@ from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS, derive_seed
 
 MAX_DRAW_FACTOR = 4  # a sequential experiment draws at most this many times its cap per pair
-MATRIX_DRAW_FACTOR = 5  # the pair matrix draws at most this many times its trial count per pair
 NOT_UNDER_PAPER = ("C8",)  # thresholds: the release describes no threshold experiment
 NOT_IN_ABLATIONS = ("C7", "C10")  # the pair matrix: rigorous and paper only
 C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
@@ -294,7 +293,7 @@ class ModelSuite:
     def matrix(self) -> list[TrialRecord]:
         """all_demo at the best layer for every ordered pair of the matrix tasks; under the
         rigorous protocol each qualified pair draws further trials (fresh seeds) until
-        V.MIN_MATRIX_TRIALS count or MATRIX_DRAW_FACTOR x n are drawn: a stopping rule on
+        V.MIN_MATRIX_TRIALS count or `profile.max_matrix_draws` are drawn: a stopping rule on
         validity alone, never outcomes, so C10's fixed-N exact tests stay valid."""
         p = self.profile
         if self.spec.is_ablation:
@@ -308,7 +307,7 @@ class ModelSuite:
             wanted = {}
             for pair, n_drawn in drawn.items():
                 counted = counted_trials(records, pair)
-                room = MATRIX_DRAW_FACTOR * p.n_matrix - n_drawn
+                room = p.max_matrix_draws - n_drawn
                 if counted < V.MIN_MATRIX_TRIALS and room > 0:
                     rate = max(counted, 1) / n_drawn
                     wanted[pair] = min(room, math.ceil((V.MIN_MATRIX_TRIALS - counted) / rate))
