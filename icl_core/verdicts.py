@@ -11,6 +11,7 @@ Power per rule: claims/README.md.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 
@@ -30,8 +31,7 @@ from icl_core.records import Cell, TrialRecord, Verdict
 from icl_core.stats import (
     binom_test_greater,
     binom_test_less,
-    clopper_pearson_lower,
-    clopper_pearson_upper,
+    wilson_interval,
 )
 from icl_core.stats.sequential import e_above, e_below, projected_trials, rate_e_values
 
@@ -331,24 +331,25 @@ def c5(tracing: Sequence[Cell], model: str, protocol: str, n_layers: int,
 
 
 def c6(probes: Sequence[dict], model: str, protocol: str, layer: int) -> Verdict:
-    """C6 (fixed N, exact): the nearest-centroid and logistic probes at the last demo token
+    """C6 (anytime valid): the nearest-centroid and logistic probes at the last demo token
     reach >= 95% held-out accuracy at `layer` (the best patching layer, chosen on other data):
-    holds if every probe's one-sided 95% Clopper-Pearson lower bound is >= 0.95; refuted if a
-    probe's one-sided upper bound at 1 - alpha / probes is < 0.95."""
+    holds if every probe's e-value for accuracy > 95% reaches 1 / alpha; refuted if one probe's
+    e-value for < 95% reaches probes / alpha. Held-out prompts may be added in rounds while the
+    fitted probes stay fixed (`ModelSuite.c6_probes`): each is a fresh Bernoulli draw."""
     rows = [r for r in probes if r["layer"] == layer and r["position"] == "last_demo_token"]
     if not rows:
         return _verdict("C6", model, protocol, Decision(INCONCLUSIVE, f"no probe at {layer}"))
-    lows = [(r, clopper_pearson_lower(r["k"], r["n"], 1 - ALPHA)) for r in rows]
-    highs = [(r, clopper_pearson_upper(r["k"], r["n"], 1 - ALPHA / len(rows))) for r in rows]
-    fig = "; ".join(f"{r['probe']} {r['k']}/{r['n']} (lower bound {lo:.3f})" for r, lo in lows)
-    fig += f" at layer {layer}, last demo token"
-    if all(lo >= PROBE_ACCURACY for _, lo in lows):
-        d = Decision(HOLDS, fig)
-    elif any(hi < PROBE_ACCURACY for _, hi in highs):
-        d = Decision(REFUTED, fig + f": a probe's upper bound is below {PROBE_ACCURACY:.0%}")
-    else:
-        d = Decision(INCONCLUSIVE, fig)
-    return _verdict("C6", model, protocol, d, layer=layer)
+    cells = []
+    for r in rows:
+        lo, hi = wilson_interval(r["k"], r["n"]) if r["n"] else (0.0, 1.0)
+        cells.append(Cell(model, "", protocol, "probes", r["probe"], layer, r.get("depth", 0.0),
+                          "last_demo_token", "", r["n"], r["k"],
+                          r["k"] / r["n"] if r["n"] else float("nan"), lo, hi))  # fmt: skip
+    d = at_least(cells, PROBE_ACCURACY)
+    fig = "; ".join(f"{c.pair} {c.k}/{c.n}" for c in cells)
+    d = dataclasses.replace(d, reason=f"{fig} held out at layer {layer}, last demo token: "
+                            f"{d.reason}")  # fmt: skip
+    return _verdict("C6", model, protocol, d, layer=layer, held_out=cells[0].n)
 
 
 def _correlation_difference(x_rep, x_surf, y) -> float:

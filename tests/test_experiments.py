@@ -14,7 +14,7 @@ from icl_core.models.tiny import tiny_tokenizer
 from icl_core.prompts import build_layout, render
 from icl_core.records import aggregate
 from icl_core.store import ResultsStore
-from icl_core.tasks import sample_example
+from icl_core.tasks import PAPER_TASKS, sample_example
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +260,61 @@ def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
     capped.__dict__.update(best_layer=0, competence=suite.competence)
     pair = ("uppercase", "repeat_word")
     assert S.counted_trials(capped.matrix, pair) < V.MIN_MATRIX_TRIALS  # the cap binds
+
+
+def test_c6_scores_rounds_of_fresh_prompts_while_undecided(tiny_lm, tmp_path, monkeypatch):
+    """While C6 is undecided the fixed probes score rounds of n_probe_prompts fresh prompts
+    per task, up to cap_probe_prompts held out per task; each round is a stored unit, so a
+    second suite on the same store computes nothing. A decided C6 adds no round."""
+    from dataclasses import replace
+
+    from icl_core.experiments import suite as S
+    from icl_core.experiments.profiles import get_profile
+    from icl_core.records import Verdict
+
+    calls = []
+    real_c6 = V.c6
+
+    def undecided(rows, model, protocol, layer):
+        calls.append(sum(r["n"] for r in rows))
+        v = real_c6(rows, model, protocol, layer)
+        return Verdict(v.claim, v.model, v.protocol, V.INCONCLUSIVE, v.figure, v.paper)
+
+    monkeypatch.setattr(V, "c6", undecided)
+    profile = replace(get_profile("ci"), n_probe_prompts=4, cap_probe_prompts=2 + 4 + 4)
+    store = ResultsStore(tmp_path)
+    suite = S.ModelSuite(tiny_lm, profile, "rigorous", store)
+    suite.__dict__["best_layer"] = 1
+    rows = suite.c6_probes
+    n_tasks = len(PAPER_TASKS)
+    assert {r["probe"] for r in rows} == {"centroid", "logreg"}
+    assert {r["n"] for r in rows} == {n_tasks * 10}  # 2 + 4 + 4 held out per task
+    assert calls == [2 * n_tasks * k for k in (2, 6, 10)]  # decided after each round?
+    rounds = [e for e in store.entries() if e.meta["experiment"] in ("probe_fit", "probe_round")]
+    assert len(rounds) == 3
+    again = S.ModelSuite(tiny_lm, profile, "rigorous", store)
+    again.__dict__["best_layer"] = 1
+    get = S.get_or_compute_unit
+    monkeypatch.setattr(S, "get_or_compute_unit", _reading_only(get))
+    assert again.c6_probes == rows
+    monkeypatch.setattr(S, "get_or_compute_unit", get)
+
+    def decided_(rows, model, protocol, layer):
+        v = real_c6(rows, model, protocol, layer)
+        return Verdict(v.claim, v.model, v.protocol, V.HOLDS, v.figure, v.paper)
+
+    monkeypatch.setattr(V, "c6", decided_)
+    decided = S.ModelSuite(tiny_lm, replace(profile, n_probe_prompts=6), "rigorous", store)
+    decided.__dict__["best_layer"] = 1
+    assert decided.c6_probes == [r for r in decided.probes if r["layer"] == 1
+                                 and r["position"] == "last_demo_token"]  # fmt: skip
+
+
+def _reading_only(get):
+    def read(store, lm, experiment, config, compute, code):
+        def fail():
+            raise AssertionError(f"{experiment} recomputed")
+
+        return get(store, lm, experiment, config, fail, code)
+
+    return read

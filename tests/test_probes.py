@@ -11,9 +11,12 @@ from icl_core.experiments.probes import (
     StateBank,
     collect_states,
     evaluate_bank,
-    logistic_accuracy,
-    nearest_centroid_accuracy,
+    fit_bank_probes,
+    fit_probe,
+    predict_probe,
+    probe_correct,
     run_probes,
+    score_fresh_prompts,
     split_prompts,
 )
 from icl_core.models.loading import LoadedModel
@@ -54,20 +57,45 @@ def _bank(X: np.ndarray, y: np.ndarray, texts=None) -> StateBank:
 # --- probes and split on synthetic data --------------------------------------------------------
 
 
-@pytest.mark.parametrize("probe", [nearest_centroid_accuracy, logistic_accuracy])
+@pytest.mark.parametrize("probe", probes.PROBES)
 def test_separable_classes_are_decoded_perfectly(probe):
     X, y = _synthetic(20, 8, 16, sep=10.0, seed=1)
     train, test = split_prompts(y, seed=0)
-    assert probe(X[train], y[train], X[test], y[test]) == len(test)
+    assert probe_correct(probe, X[train], y[train], X[test], y[test]) == len(test)
 
 
-@pytest.mark.parametrize("probe", [nearest_centroid_accuracy, logistic_accuracy])
+@pytest.mark.parametrize("probe", probes.PROBES)
 def test_random_labels_give_chance(probe):
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(400, 16)), rng.integers(0, 8, size=400)
     train, test = split_prompts(y, seed=0)
-    acc = probe(X[train], y[train], X[test], y[test]) / len(test)
+    acc = probe_correct(probe, X[train], y[train], X[test], y[test]) / len(test)
     assert acc < 0.25  # chance 0.125; held-out accuracy of noise stays near it
+
+
+@pytest.mark.parametrize("n_classes", [2, 5])
+def test_stored_parameters_predict_as_the_fitted_models(n_classes):
+    """The JSON-ready parameters reproduce scikit-learn's own predictions and the direct
+    nearest-centroid rule (overlapping classes, so the predictions are not all right)."""
+    import json
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _synthetic(30, n_classes, 12, sep=0.7, seed=7)
+    X[:, 3] = 1.5  # a constant feature: left unscaled
+    train, test = split_prompts(y, seed=0)
+    logreg = json.loads(json.dumps(fit_probe("logreg", X[train], y[train])))
+    scaler = StandardScaler().fit(X[train])
+    clf = LogisticRegression(max_iter=5000, random_state=0).fit(scaler.transform(X[train]),
+                                                                y[train])  # fmt: skip
+    expected = clf.predict(scaler.transform(X[test]))
+    assert np.array_equal(predict_probe("logreg", logreg, X[test]), expected)
+    assert 0 < (expected == y[test]).mean() < 1
+    centroid = json.loads(json.dumps(fit_probe("centroid", X[train], y[train])))
+    means = np.stack([X[train][y[train] == c].mean(0) for c in range(n_classes)])
+    nearest = np.argmin(((X[test][:, None] - means[None]) ** 2).sum(-1), axis=1)
+    assert np.array_equal(predict_probe("centroid", centroid, X[test]), nearest)
 
 
 def test_split_is_by_prompt_stratified_and_seeded():
@@ -105,7 +133,7 @@ def test_evaluation_is_held_out_only():
     rows = evaluate_bank(_bank(X, y), seed=0)
     train, test = split_prompts(y, seed=0)
     assert {r["n"] for r in rows} == {len(test)} and {r["n_train"] for r in rows} == {len(train)}
-    assert logistic_accuracy(X[train], y[train], X[train], y[train]) == len(train)  # memorized
+    assert probe_correct("logreg", X[train], y[train], X[train], y[train]) == len(train)
     assert all(r["accuracy"] < 0.6 for r in rows)
 
 
@@ -220,3 +248,28 @@ def test_bad_inputs_are_clear_errors(tiny_lm):
 def test_layer_out_of_range_is_an_error(tiny_lm):
     with pytest.raises(InterventionError, match="out of range"):
         collect_states(tiny_lm, FEW_TASKS, 2, layers=[4])
+
+
+def test_fitted_probes_score_their_own_held_out_half_as_evaluate_bank(banks):
+    bank = banks["rigorous"]
+    fitted = fit_bank_probes(bank, 1, "last_demo_token", seed=0)
+    rows = evaluate_bank(bank, seed=0, layers=(1,), positions=("last_demo_token",))
+    assert {r["probe"]: [r["k"], r["n"]] for r in rows} == fitted["test"]
+    train, _ = split_prompts(bank.y, bank.texts, 0)
+    assert fitted["train_texts"] == sorted({bank.texts[r] for r in train})
+
+
+def test_fresh_prompts_are_new_and_training_texts_are_excluded(tiny_lm, banks):
+    """Prompts numbered past the first run's are other prompts; a fresh prompt whose text is a
+    training prompt's never counts as held out."""
+    bank = banks["rigorous"]
+    fitted = fit_bank_probes(bank, 1, "last_demo_token", seed=0)
+    scored = score_fresh_prompts(tiny_lm, fitted, PAPER_TASKS, 6, 3, 1, "last_demo_token")
+    assert scored["n"] + sum(scored["excluded"].values()) == 3 * len(PAPER_TASKS)
+    assert scored["excluded"]["in_training"] == 0
+    assert all(0 <= k <= scored["n"] for k in scored["correct"].values())
+    fresh = collect_states(tiny_lm, PAPER_TASKS, 3, ("last_demo_token",), layers=(1,), start=6)
+    assert not set(fresh.texts) & set(bank.texts)
+    leaky = dict(fitted, train_texts=fitted["train_texts"] + list(fresh.texts[:5]))
+    again = score_fresh_prompts(tiny_lm, leaky, PAPER_TASKS, 6, 3, 1, "last_demo_token")
+    assert again["excluded"]["in_training"] == 5 and again["n"] == scored["n"] - 5

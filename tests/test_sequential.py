@@ -215,3 +215,35 @@ def test_power_at_the_full_profiles_cap(claim):
             status = V.c3(_c3_records(curve, full.cap_multi, rng), "m", "rigorous", 30).status
         ok += status == "holds"
     assert ok / sims >= 0.8
+
+
+def _c6_rule(ks, ns):
+    rows = [{"layer": 3, "position": "last_demo_token", "probe": p, "k": int(k), "n": int(n)}
+            for p, k, n in zip(("centroid", "logreg"), ks, ns, strict=True)]  # fmt: skip
+    status = V.c6(rows, "m", "rigorous", 3).status
+    return status, {0, 1} if status == "inconclusive" else set()
+
+
+@pytest.mark.parametrize("truth, wrong", [(0.95, "holds"), (0.95, "refuted")])
+def test_c6_errors_at_most_alpha_with_rounds_of_held_out_prompts(truth, wrong):
+    """Both probes at the 95% boundary, held-out prompts added in the `full` profile's rounds
+    (8 tasks: the first run's half, then n_probe_prompts per task a round, to the cap)."""
+    full, rng = get_profile("full"), np.random.default_rng(11)
+    n0, step, cap = (8 * n for n in (full.n_probe_prompts // 2, full.n_probe_prompts,
+                                     full.cap_probe_prompts))  # fmt: skip
+    errors = sum(_rounds(np.full(2, truth), n0, step, cap, _c6_rule, rng) == wrong
+                 for _ in range(SIMS))  # fmt: skip
+    assert errors / SIMS <= ALPHA + MC
+
+
+@pytest.mark.parametrize("truths, expected", [((0.98, 0.98), "holds"), ((0.88, 1.0), "refuted")])
+def test_c6_power_at_the_full_profiles_cap(truths, expected):
+    """Stated truths (claims/README.md): both probes at 98% (holds; 92% power with one at 97.5%
+    and one at 100%), or one probe at 88% (refuted; 77% power at 90%: the bet grid favours
+    rates far from the margin)."""
+    full, rng = get_profile("full"), np.random.default_rng(12)
+    n0, step, cap = (8 * n for n in (full.n_probe_prompts // 2, full.n_probe_prompts,
+                                     full.cap_probe_prompts))  # fmt: skip
+    ok = sum(_rounds(np.array(truths), n0, step, cap, _c6_rule, rng) == expected
+             for _ in range(100))  # fmt: skip
+    assert ok / 100 >= 0.8

@@ -51,10 +51,13 @@ __all__ = [
     "StateBank",
     "collect_states",
     "evaluate_bank",
-    "logistic_accuracy",
+    "fit_bank_probes",
+    "fit_probe",
     "make_example",
-    "nearest_centroid_accuracy",
+    "predict_probe",
+    "probe_correct",
     "run_probes",
+    "score_fresh_prompts",
     "split_prompts",
 ]
 
@@ -121,9 +124,11 @@ def collect_states(
     seed: int = 0,
     template: str = "paper",
     layers: Sequence[int] | None = None,
+    start: int = 0,
 ) -> StateBank:
-    """One clean prefill per prompt (``n_prompts`` per task); keep the state at every layer of
-    ``layers`` (None = all) and every named single position of ``positions``.
+    """One clean prefill per prompt (prompts ``start`` .. ``start + n_prompts - 1`` of each
+    task); keep the state at every layer of ``layers`` (None = all) and every named single
+    position of ``positions``.
 
     Raises UnknownNameError for an unknown task, protocol or position name, InvalidChoiceError
     for a position name that is a set (not one position), n_prompts < 1 or fewer than two tasks,
@@ -150,7 +155,7 @@ def collect_states(
     texts: list[str] = []
     excluded = dict.fromkeys(EXCLUSION_REASONS, 0)
     for ti, task in enumerate(tasks):
-        for i in range(n_prompts):
+        for i in range(start, start + n_prompts):
             prompt = render(make_example(task, i, protocol, k, seed), template)
             try:
                 layout = build_layout(prompt, lm.tokenizer)
@@ -227,39 +232,56 @@ def split_prompts(
     return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
 
-def nearest_centroid_accuracy(
-    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray
-) -> int:
-    """Number of test rows whose nearest training-class centroid (Euclidean distance, float64)
-    is their own class; ties go to the lowest class label. Shapes: X [n, d], y [n]."""
-    X_train, X_test = np.asarray(X_train, np.float64), np.asarray(X_test, np.float64)
-    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+def fit_probe(probe: str, X_train: np.ndarray, y_train: np.ndarray) -> dict:
+    """The fitted parameters of `probe` (JSON-ready lists; float64 arithmetic):
+    - ``centroid``: the class means (nearest centroid, **Euclidean** distance, not cosine);
+    - ``logreg``: a standardized multinomial logistic regression (L2, C=1, lbfgs,
+      max_iter=5000, random_state=0); a feature constant in training is left unscaled
+      (scikit-learn's StandardScaler convention).
+    Shapes: X_train [n, d], y_train [n]. Predict with :func:`predict_probe`."""
+    if probe not in PROBES:
+        raise UnknownNameError("probe", probe, PROBES)
+    X_train, y_train = np.asarray(X_train, np.float64), np.asarray(y_train)
     classes = np.unique(y_train)
-    centroids = np.stack([X_train[y_train == c].mean(axis=0) for c in classes])
-    d2 = ((X_test[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=-1)
-    return int((classes[np.argmin(d2, axis=1)] == y_test).sum())
-
-
-def logistic_accuracy(
-    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray
-) -> int:
-    """Number of test rows a standardized multinomial logistic regression (L2, C=1, lbfgs,
-    max_iter=5000, random_state=0) fitted on the training rows classifies correctly. A feature
-    constant in training is left unscaled (scikit-learn's StandardScaler convention)."""
+    if probe == "centroid":
+        centroids = np.stack([X_train[y_train == c].mean(axis=0) for c in classes])
+        return {"classes": classes.tolist(), "centroids": centroids.tolist()}
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    X_train, X_test = np.asarray(X_train, np.float64), np.asarray(X_test, np.float64)
     scaler = StandardScaler().fit(X_train)
     clf = LogisticRegression(max_iter=5000, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(scaler.transform(X_train), np.asarray(y_train))
-    return int((clf.predict(scaler.transform(X_test)) == np.asarray(y_test)).sum())
+        clf.fit(scaler.transform(X_train), y_train)
+    return {"classes": clf.classes_.tolist(), "mean": scaler.mean_.tolist(),
+            "scale": scaler.scale_.tolist(), "coef": clf.coef_.tolist(),
+            "intercept": clf.intercept_.tolist()}  # fmt: skip
 
 
-_PROBE_FNS = {"centroid": nearest_centroid_accuracy, "logreg": logistic_accuracy}
+def predict_probe(probe: str, params: dict, X: np.ndarray) -> np.ndarray:
+    """Class labels [n] of rows X [n, d] by a probe fitted with :func:`fit_probe`: the nearest
+    centroid (ties: the lowest class), or the logistic regression's highest decision score."""
+    X = np.asarray(X, np.float64)
+    classes = np.asarray(params["classes"])
+    if probe == "centroid":
+        centroids = np.asarray(params["centroids"], np.float64)
+        d2 = ((X[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=-1)
+        return classes[np.argmin(d2, axis=1)]
+    if probe != "logreg":
+        raise UnknownNameError("probe", probe, PROBES)
+    Z = (X - np.asarray(params["mean"])) / np.asarray(params["scale"])
+    scores = Z @ np.asarray(params["coef"]).T + np.asarray(params["intercept"])
+    if scores.shape[1] == 1:  # two classes: one score, positive means the second class
+        return classes[(scores[:, 0] > 0).astype(int)]
+    return classes[np.argmax(scores, axis=1)]
+
+
+def probe_correct(probe: str, X_train, y_train, X_test, y_test) -> int:
+    """Number of test rows that `probe`, fitted on the training rows, classifies correctly."""
+    params = fit_probe(probe, X_train, y_train)
+    return int((predict_probe(probe, params, X_test) == np.asarray(y_test)).sum())
 
 
 def _excluded_columns(excluded: Mapping[str, int]) -> dict[str, int]:
@@ -283,8 +305,8 @@ def evaluate_bank(
     task has fewer than two distinct kept prompts.
     """
     for p in probes:
-        if p not in _PROBE_FNS:
-            raise UnknownNameError("probe", p, _PROBE_FNS)
+        if p not in PROBES:
+            raise UnknownNameError("probe", p, PROBES)
     layers = bank.layers if layers is None else tuple(layers)
     positions = bank.positions if positions is None else tuple(positions)
     for ti, task in enumerate(bank.tasks):
@@ -304,7 +326,7 @@ def evaluate_bank(
                 raise InvalidChoiceError(f"the bank holds no states for layer {L}, {p!r}")
             X = bank.X[(L, p)]
             for probe in probes:
-                k = _PROBE_FNS[probe](X[train], y_train, X[test], y_test)
+                k = probe_correct(probe, X[train], y_train, X[test], y_test)
                 n = len(test)
                 lo, hi = wilson_interval(k, n)
                 out.append(
@@ -328,6 +350,50 @@ def evaluate_bank(
                     }
                 )
     return out
+
+
+def fit_bank_probes(
+    bank: StateBank, layer: int, position: str, seed: int = 0, probes: Sequence[str] = PROBES
+) -> dict:
+    """The probes of :func:`evaluate_bank` (same split, same ``seed``) fitted at (``layer``,
+    ``position``) on the training half, for scoring further prompts (C6's rounds). JSON-ready:
+    ``{"params": {probe: params}, "test": {probe: [k, n]}, "train_texts": [...]}``, where
+    ``test`` is the probe's count on the bank's own held-out half."""
+    train, test = split_prompts(bank.y, bank.texts, seed)
+    X, y = bank.X[(layer, position)], bank.y
+    params = {p: fit_probe(p, X[train], y[train]) for p in probes}
+    test_counts = {p: [int((predict_probe(p, params[p], X[test]) == y[test]).sum()), len(test)]
+                   for p in probes}  # fmt: skip
+    return {"params": params, "test": test_counts,
+            "train_texts": sorted({bank.texts[r] for r in train})}  # fmt: skip
+
+
+def score_fresh_prompts(
+    lm: LoadedModel,
+    fitted: dict,
+    tasks: Sequence[str],
+    start: int,
+    n_prompts: int,
+    layer: int,
+    position: str,
+    seed: int = 0,
+    k: int = 5,
+    template: str = "paper",
+) -> dict:
+    """Held-out accuracy of probes fitted by :func:`fit_bank_probes` on prompts ``start`` ..
+    ``start + n_prompts - 1`` of every task (rigorous protocol: each prompt sampled
+    independently, so they are fresh draws from the distribution of the held-out half). A
+    prompt whose text is a training prompt's is excluded as ``in_training``. Returns
+    ``{"correct": {probe: k}, "n": kept prompts, "excluded": {reason: count}}``."""
+    bank = collect_states(lm, tasks, n_prompts, (position,), "rigorous", k, seed, template,
+                          (layer,), start)  # fmt: skip
+    seen = set(fitted["train_texts"])
+    keep = np.array([t not in seen for t in bank.texts], dtype=bool)
+    X, y = bank.X[(layer, position)][keep], bank.y[keep]
+    correct = {p: int((predict_probe(p, params, X) == y).sum()) if len(y) else 0
+               for p, params in fitted["params"].items()}  # fmt: skip
+    return {"correct": correct, "n": int(keep.sum()),
+            "excluded": dict(bank.excluded, in_training=int((~keep).sum()))}  # fmt: skip
 
 
 def run_probes(

@@ -87,7 +87,8 @@ class Profile:
     conditions still undecided, until `cap_*` trials count per pair (or 4 x that many are
     drawn); anytime-valid rules make stopping on outcomes valid. The
     matrix draws until V.MIN_MATRIX_TRIALS count per qualified pair or `max_matrix_draws` are
-    drawn for it (validity alone).
+    drawn for it (validity alone). C6's probes score rounds of `n_probe_prompts` fresh prompts
+    per task while C6 is undecided, up to `cap_probe_prompts` held out per task.
     `n_competence`: clean prompts per task that qualify pairs."""
 
     name: str
@@ -110,6 +111,7 @@ class Profile:
     cap_controls: int = 0
     cap_thresholds: int = 0
     max_matrix_draws: int = 0
+    cap_probe_prompts: int = 0
     n_competence: int = 20
 
     def as_dict(self) -> dict:
@@ -122,18 +124,19 @@ PROFILES: dict[str, Profile] = {
         Profile("ci", ("smollm2-135m",), (HEADLINE,), n_multi=12, n_single=8, n_controls=8,
                 n_thresholds=6, matrix_tasks=PAPER_TASKS, n_matrix=2, max_matrix_draws=10,
                 tracing_tasks=("uppercase",), n_tracing=6, n_probe_prompts=10,
-                n_similarity_prompts=6, n_competence=10),
+                n_similarity_prompts=6, n_competence=10, cap_probe_prompts=45),
         Profile("full", DEFAULT_MODELS, SWEEP_PAIRS, n_multi=25, n_single=20, n_controls=20,
                 n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=3,
                 tracing_tasks=("uppercase",), n_tracing=40, n_probe_prompts=40,
-                n_similarity_prompts=12, round_size=15, cap_multi=120, cap_single=80,
-                cap_controls=80, cap_thresholds=45, max_matrix_draws=30, n_competence=30),
+                n_similarity_prompts=12, round_size=15, cap_multi=200, cap_single=240,
+                cap_controls=80, cap_thresholds=45, max_matrix_draws=30, n_competence=30,
+                cap_probe_prompts=140),
         Profile("paper", tuple(m.name for m in PAPER_MODELS), (HEADLINE,), n_multi=50,
                 n_single=50, n_controls=50, n_thresholds=50, matrix_tasks=PAPER_TASKS,
                 n_matrix=50, tracing_tasks=("uppercase", "repeat_word", "antonym"),
                 n_tracing=50, n_probe_prompts=50, n_similarity_prompts=50, round_size=25,
                 cap_multi=250, cap_single=150, cap_controls=150, cap_thresholds=150,
-                max_matrix_draws=100),
+                max_matrix_draws=100, cap_probe_prompts=225),
     )
 }  # fmt: skip
 

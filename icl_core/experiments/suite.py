@@ -18,6 +18,7 @@ from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.experiments.units import get_or_compute_unit
 from icl_core.models.loading import LoadedModel
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
+from icl_core.stats import wilson_interval
 from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS, derive_seed
 
@@ -151,7 +152,7 @@ class ModelSuite:
         return self._as_read(P.run_paper_patching(self.lm, cfg, self.store, self.progress))
 
     def _stored(self, experiment: str, config: dict, compute: Callable[[], list],
-                code: tuple[str, ...]) -> list:  # fmt: skip
+                code: tuple[str, ...]) -> list | dict:  # fmt: skip
         """`compute()` once per (model setup, experiment, config, result versions of `code`)."""
         if self.progress:
             self.progress(f"{self.model} {experiment}")
@@ -386,6 +387,45 @@ class ModelSuite:
             self.lm, PAPER_TASKS, p.n_probe_prompts, PROBE_POSITIONS, None, self.probe_protocol,
             p.seed), code=("probes",))  # fmt: skip
 
+    @functools.cached_property
+    def c6_probes(self) -> list[dict]:
+        """C6's cells: each probe at the best layer, last demo token. Under the rigorous
+        protocol, while C6 is undecided and fewer than `profile.cap_probe_prompts` prompts per
+        task are held out: the probes of the first run, refitted once on its training half
+        (stored), score rounds of `n_probe_prompts` fresh prompts per task, each round its own
+        stored unit. Stopping looks at outcomes; valid because C6's rule is anytime-valid and
+        the probes stay fixed."""
+        from icl_core.experiments.probes import collect_states, fit_bank_probes, score_fresh_prompts
+
+        p, layer, position = self.profile, self.best_layer, "last_demo_token"
+        first = [r for r in self.probes if r["layer"] == layer and r["position"] == position]
+        held = p.n_probe_prompts // 2  # per task, in the first run's held-out half
+        if (
+            self.probe_protocol != "rigorous"
+            or held + p.n_probe_prompts > p.cap_probe_prompts
+            or V.c6(first, self.model, self.protocol, layer).status != V.INCONCLUSIVE
+        ):
+            return first  # fmt: skip
+        base = {"tasks": list(PAPER_TASKS), "n_prompts": p.n_probe_prompts, "seed": p.seed,
+                "layer": layer, "position": position}  # fmt: skip
+        fitted = self._stored("probe_fit", base, lambda: fit_bank_probes(collect_states(
+            self.lm, PAPER_TASKS, p.n_probe_prompts, (position,), "rigorous", seed=p.seed,
+            layers=(layer,)), layer, position, p.seed), code=("probes",))  # fmt: skip
+        rows = [dict(r, k=fitted["test"][r["probe"]][0], n=fitted["test"][r["probe"]][1])
+                for r in first]  # fmt: skip
+        start = p.n_probe_prompts
+        while held + p.n_probe_prompts <= p.cap_probe_prompts:
+            config = dict(base, start=start)
+            scored = self._stored("probe_round", config, lambda start=start: score_fresh_prompts(
+                self.lm, fitted, PAPER_TASKS, start, p.n_probe_prompts, layer, position,
+                p.seed), code=("probes",))  # fmt: skip
+            rows = [dict(r, k=r["k"] + scored["correct"][r["probe"]], n=r["n"] + scored["n"])
+                    for r in rows]  # fmt: skip
+            start, held = start + p.n_probe_prompts, held + p.n_probe_prompts
+            if V.c6(rows, self.model, self.protocol, layer).status != V.INCONCLUSIVE:
+                break
+        return [dict(r, accuracy=r["k"] / r["n"] if r["n"] else float("nan")) for r in rows]
+
     @property
     def probe_protocol(self) -> str:
         """Probes depend on the demos ingredient only: fixed demos are the paper's probe
@@ -461,7 +501,7 @@ class ModelSuite:
                 v, rows = V.c5(aggregate(self.tracing), m, pr, self.n_layers,
                                *self.tracing_sets), self.tracing  # fmt: skip
             case "C6":
-                return V.c6(self.probes, m, pr, self.best_layer)
+                return V.c6(self.c6_probes, m, pr, self.best_layer)
             case "C7":
                 v, rows = V.c7(self.cells(self.matrix), self.similarity, m, pr, p.seed), self.matrix
             case "C8":
@@ -533,11 +573,11 @@ class ModelSuite:
             add("C5", f"lowest query-noise disruption, first half of depth ({top.condition})",
                 1 - top.rate, top.n - top.k, top.n, 1 - top.ci_high, 1 - top.ci_low,
                 top.layer)  # fmt: skip
-        probe = [r for r in self.probes if r["layer"] == self.best_layer
-                 and r["position"] == "last_demo_token" and r["probe"] == "centroid"]  # fmt: skip
-        for r in probe:
-            add("C6", "nearest-centroid probe at the last demo token", r["accuracy"], r["k"],
-                r["n"], r["ci_low"], r["ci_high"], r["layer"])  # fmt: skip
+        for r in self.c6_probes:
+            if r["probe"] == "centroid" and r["n"]:
+                lo, hi = wilson_interval(r["k"], r["n"])
+                add("C6", "nearest-centroid probe at the last demo token", r["k"] / r["n"],
+                    r["k"], r["n"], lo, hi, r["layer"])  # fmt: skip
         controls = [c for c in self.cells(self.controls) if c.n]
         if controls:
             top = max(controls, key=lambda c: c.rate)
