@@ -63,16 +63,32 @@ def _threshold(cells: Sequence[Cell], margin: float, side: str, alpha: float, ch
         return Decision(HOLDS, f"every one of {len(cells)} cells is {word} {margin:.0%}: the "
                         f"smallest e-value is {e_min:.3g} >= {hold_at:.3g} at {c}", c,
                         e_values={"holds_min": e_min, "threshold": hold_at})  # fmt: skip
-    direction = "below" if side == "below" else "above"
-    need = [projected_trials({1.0: o.k, 0.0: o.n - o.k}, margin, hold_at, direction)
-            for o in open_]  # fmt: skip
-    projected = None if any(x is None for x in need) else max(need, default=0)
+    projected, more = _projection(open_, margin, side, hold_at, refute_at)
     empty = sum(1 for o in open_ if o.n == 0)
-    more = f"about {projected} more counted trials" if projected is not None else "more trials"
     return Decision(INCONCLUSIVE, f"{len(open_)} of {len(cells)} cells undecided"
                     f"{f' ({empty} with no valid trial)' if empty else ''}; furthest: {c}, "
                     f"e = {e_min:.3g} < {hold_at:.3g}: {more} needed", c, open_,
                     {"holds_min": e_min, "threshold": hold_at}, projected)  # fmt: skip
+
+
+def _projection(open_: Sequence[Cell], margin: float, side: str, hold_at: float,
+                refute_at: float) -> tuple[int | None, str]:  # fmt: skip
+    """Further counted trials an undecided rule needs if each open cell keeps its observed
+    rate: where some open cell points to a refutation, the fewest any such cell needs to
+    refute; else the most any open cell needs to hold; None where a cell points neither way
+    (or has no trial). With the phrase for the verdict's reason."""
+    other = "above" if side == "below" else "below"
+    counts = [{1.0: o.k, 0.0: o.n - o.k} for o in open_]
+    refute = [x for x in (projected_trials(c, margin, refute_at, other) for c in counts)
+              if x is not None]  # fmt: skip
+    if refute:
+        n = min(refute)
+        return n, f"about {n} more counted trials in the cell nearest to a refutation"
+    hold = [projected_trials(c, margin, hold_at, side) for c in counts]
+    if hold and None not in hold:
+        n = max(hold)  # type: ignore[type-var]
+        return n, f"about {n} more counted trials"
+    return None, "more trials"
 
 
 def at_most(cells: Sequence[Cell], margin: float, alpha: float = ALPHA, choices: int = 1,

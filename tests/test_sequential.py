@@ -48,6 +48,17 @@ def test_projection():
     assert projected_trials({1.0: 0, 0.0: 60}, 0.1, 20, "below") == 0
 
 
+def test_an_undecided_rule_projects_towards_where_its_data_point():
+    """A cell at 22.5% against a 10% margin points to a refutation: the projection is that
+    cell's trials to refute (not None); cells all near zero project the trials to hold."""
+    d = at_most([cell(0, 50), cell(18, 80, 1)], 0.1)
+    assert d.status == "inconclusive" and 0 < d.projected < 100
+    assert "nearest to a refutation" in d.reason
+    held = at_most([cell(0, 20), cell(1, 30, 1)], 0.1)
+    assert held.projected is not None and held.projected > d.projected
+    assert at_most([cell(0, 0), cell(1, 30, 1)], 0.1).projected is None  # no trial: unknown
+
+
 def _sup_crosses(xs: np.ndarray, m: float, level: float, side: str) -> np.ndarray:
     """[sims] whether the e-value ever reaches `level` along each row of 0/1 outcomes, looking
     after every observation (stricter than looking after every round)."""
