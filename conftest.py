@@ -1,8 +1,5 @@
 """Root pytest wiring: the suite's options, markers, fixtures and hypothesis profiles."""
 
-pytest_plugins = [
-    "fixtures.options",
-    "fixtures.models",
-    "fixtures.tokenizers",
-    "fixtures.hypothesis_profiles",
-]
+from fixtures import PLUGINS
+
+pytest_plugins = list(PLUGINS)

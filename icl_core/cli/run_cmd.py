@@ -93,10 +93,26 @@ def heaviest_first(models: list[str]) -> list[str]:
     return sorted(models, key=parameters_m, reverse=True)
 
 
+def claims_dir() -> Path:
+    """The folder of the claim tests: the `claims` package (a checkout's or a wheel's)."""
+    import claims
+
+    return Path(claims.__file__).resolve().parent
+
+
+def _plugin_args() -> list[str]:
+    from fixtures import PLUGINS
+
+    return [arg for name in PLUGINS for arg in ("-p", name)]
+
+
 def pytest_argv(args: argparse.Namespace, models: list[str], junit: Path) -> list[str]:
-    argv = [str(Path(__file__).resolve().parents[2] / "claims"), "-p", "no:cacheprovider",
-            "-rA", "--profile", args.profile, "--protocol", args.protocol, "--device",
-            args.device, "--dtype", args.dtype, "--junitxml", str(junit)]  # fmt: skip
+    """pytest's arguments for the claims: the suite's plugins and snapshot settings are named
+    here, not left to the checkout's conftest.py and pyproject.toml, which a wheel lacks."""
+    argv = [str(claims_dir()), "-p", "no:cacheprovider", "-rA", "--profile", args.profile,
+            "--protocol", args.protocol, "--device", args.device, "--dtype", args.dtype,
+            "--junitxml", str(junit), *_plugin_args(), "--snapshot-warn-unused",
+            "--snapshot-no-cleanup"]  # fmt: skip
     for m in heaviest_first(models) if args.workers > 1 else models:
         argv += ["--model", m]
     if args.workers > 1:
