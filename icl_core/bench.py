@@ -7,6 +7,7 @@ naive and optimized sweeps are compared trial by trial (they must be identical).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -40,6 +41,10 @@ class BenchResult:
     sweep_outcomes_identical: bool
     engine_conditions_per_s: float  # sweep conditions x trials / optimized seconds
     sweep_prompts: str  # "valid", or "untested" where the model fails the clean target task
+    plain_prefill_tokens_per_s: float  # a plain batched forward of the sweep's target prompt
+    fraction_of_bound: float  # the sweep's recomputed tokens per second / the plain forward's
+    matrix_pair_trials_per_s: float  # pair-matrix trials (drawn) per second, all_demo, mid layer
+    matrix_counted_pair_trials_per_s: float  # of which counted (valid, clean source right)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -95,15 +100,32 @@ def _sweep_pairs(lm: LoadedModel, n_trials: int, seed: int) -> tuple[list[Prepar
     )
 
 
-def bench_sweep(
-    lm: LoadedModel, n_trials: int = 2, seed: int = 0
-) -> tuple[int, int, float, float, bool, str]:
+@dataclass(frozen=True)
+class SweepTiming:
+    """`bench_sweep`'s figures. `recomputed_tokens`: the work a patch cannot avoid, in
+    token-forwards: per trial and condition (positions P, layer L) of a T-token target,
+    (T - min P) x (N - L) / N (later positions, blocks from L; decoding and answer scoring not
+    counted, so a fraction of bound from it understates the engine). `target_ids`: the first
+    trial's target prompt (for the plain-forward bound)."""
+
+    trials: int
+    conditions: int
+    naive_s: float
+    optimized_s: float
+    identical: bool
+    prompts: str
+    recomputed_tokens: float
+    target_ids: tuple[int, ...]
+
+
+def bench_sweep(lm: LoadedModel, n_trials: int = 2, seed: int = 0) -> SweepTiming:
     """A full single- and multi-position layer sweep of uppercase -> repeat_word, naive (one
-    full forward per condition) vs optimized; returns (trials, conditions, naive s, opt s,
-    identical outcomes, "valid" | "untested" prompts: `_sweep_pairs`)."""
+    full forward per condition) vs optimized, outcomes compared trial by trial; prompts
+    "valid" or "untested" (`_sweep_pairs`)."""
     preps, kind = _sweep_pairs(lm, n_trials, seed)
+    n_layers = lm.info.n_layers
     conds = [Condition(ps, layer) for ps in SINGLE_SETS + MULTI_SETS
-             for layer in range(lm.info.n_layers)]  # fmt: skip
+             for layer in range(n_layers)]  # fmt: skip
     results = {}
 
     def naive() -> None:
@@ -116,12 +138,47 @@ def bench_sweep(
 
     t_opt = _timed(optimized)
     t_naive = _timed(naive)
-    return len(preps), len(conds), t_naive, t_opt, results["naive"] == results["opt"], kind
+    recomputed = sum(
+        (len(p.target) - min(p.target.position_set(c.position_set))) * (n_layers - c.layer)
+        for p in preps for c in conds
+    ) / n_layers  # fmt: skip
+    return SweepTiming(len(preps), len(conds), t_naive, t_opt, results["naive"] == results["opt"],
+                       kind, recomputed, tuple(preps[0].target.input_ids))  # fmt: skip
+
+
+def bench_plain_prefill(lm: LoadedModel, input_ids: Sequence[int], batch: int = 8) -> float:
+    """Tokens per second of a plain forward (no cache, no hooks) of `batch` copies of one
+    prompt: the bound a patching engine's recomputation is measured against. Best of three."""
+    ids = torch.tensor([list(input_ids)] * batch, device=lm.model.device)
+    with torch.inference_mode():
+        lm.model(ids, use_cache=False)  # warm-up
+        best = min(_timed(lambda: lm.model(ids, use_cache=False)) for _ in range(3))
+    return batch * len(input_ids) / best
+
+
+MATRIX_PAIRS = (("uppercase", "first_letter"), ("first_letter", "uppercase"),
+                ("repeat_word", "first_letter"), ("first_letter", "repeat_word"))  # fmt: skip
+
+
+def bench_matrix(lm: LoadedModel, n_trials: int = 2, seed: int = 0) -> tuple[float, int, int]:
+    """(seconds, drawn, counted) of the pair matrix's work: all_demo at the middle layer on
+    MATRIX_PAIRS, `n_trials` each, as the experiment runs it (no store)."""
+    from icl_core.experiments.patching import PatchingConfig, run_patching
+
+    cfg = PatchingConfig("matrix", MATRIX_PAIRS, ("all_demo",), (lm.info.n_layers // 2,),
+                         n_trials, seed)  # fmt: skip
+    out: list = []
+    seconds = _timed(lambda: out.extend(run_patching(lm, cfg)))
+    counted = sum(r.outcome is not None and bool(r.source_clean_correct) for r in out)
+    return seconds, len(out), counted
 
 
 def run_bench(lm: LoadedModel, n_prompts: int = 12, n_trials: int = 2) -> BenchResult:
     plain, patched = bench_generation(lm, n_prompts)
-    trials, n_conds, naive, opt, identical, kind = bench_sweep(lm, n_trials)
+    sweep = bench_sweep(lm, n_trials)
+    trials, n_conds, naive, opt = sweep.trials, sweep.conditions, sweep.naive_s, sweep.optimized_s
+    bound = bench_plain_prefill(lm, sweep.target_ids)
+    m_seconds, m_drawn, m_counted = bench_matrix(lm, n_trials)
     return BenchResult(
         model=lm.info.name,
         device=lm.info.device,
@@ -136,7 +193,11 @@ def run_bench(lm: LoadedModel, n_prompts: int = 12, n_trials: int = 2) -> BenchR
         sweep_naive_s=round(naive, 2),
         sweep_optimized_s=round(opt, 2),
         sweep_speedup=round(naive / opt, 2),
-        sweep_outcomes_identical=identical,
+        sweep_outcomes_identical=sweep.identical,
         engine_conditions_per_s=round(trials * n_conds / opt, 2),
-        sweep_prompts=kind,
+        sweep_prompts=sweep.prompts,
+        plain_prefill_tokens_per_s=round(bound, 1),
+        fraction_of_bound=round(sweep.recomputed_tokens / opt / bound, 3),
+        matrix_pair_trials_per_s=round(m_drawn / m_seconds, 3),
+        matrix_counted_pair_trials_per_s=round(m_counted / m_seconds, 3),
     )

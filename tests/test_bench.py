@@ -3,7 +3,7 @@
 import pytest
 
 from fixtures.models import tiny_loaded
-from icl_core.bench import bench_generation, bench_sweep
+from icl_core.bench import bench_generation, bench_matrix, bench_plain_prefill, bench_sweep
 from icl_core.errors import InterventionError
 
 
@@ -19,9 +19,20 @@ def test_generation_timings_are_positive(tiny_lm):
 
 def test_a_model_without_valid_trials_is_benchmarked_on_untested_prompts(tiny_lm):
     """A random model fails the clean task: the sweep still runs (issue 15) and says so."""
-    trials, n_conds, naive, opt, identical, kind = bench_sweep(tiny_lm, n_trials=1)
-    assert kind == "untested" and trials == 1 and n_conds == 8 * tiny_lm.info.n_layers
-    assert naive > 0 and opt > 0 and identical
+    sweep = bench_sweep(tiny_lm, n_trials=1)
+    assert sweep.prompts == "untested" and sweep.trials == 1
+    assert sweep.conditions == 8 * tiny_lm.info.n_layers
+    assert sweep.naive_s > 0 and sweep.optimized_s > 0 and sweep.identical
+    # every condition recomputes at most the whole prompt through every block, at least one
+    # position through one
+    n = sweep.conditions
+    assert n / tiny_lm.info.n_layers <= sweep.recomputed_tokens <= n * len(sweep.target_ids)
+    assert bench_plain_prefill(tiny_lm, sweep.target_ids, batch=2) > 0
+
+
+def test_the_matrix_figure_counts_drawn_and_counted_trials(tiny_lm):
+    seconds, drawn, counted = bench_matrix(tiny_lm, n_trials=1)
+    assert seconds > 0 and drawn == 4 and counted == 0  # a random model answers nothing
 
 
 def test_a_sweep_with_no_pair_to_lay_out_is_an_error(tiny_lm, monkeypatch):
