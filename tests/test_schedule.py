@@ -64,3 +64,19 @@ def test_a_failed_job_is_reported_and_its_dependents_are_not_run():
     assert set(done) == {j.name for j in jobs}
     assert all(isinstance(v, str) for v in done.values())
     assert any(v.startswith("not run") for v in done.values())
+
+
+def _die(job) -> float:
+    import os
+
+    os._exit(3)  # a worker killed mid-job (the OOM killer, kill -9)
+
+
+def test_a_dead_worker_fails_its_jobs_instead_of_hanging():
+    profile = get_profile("ci")
+    jobs = schedule.plan(["smollm2-135m"], profile, lambda m: 1.0)
+    messages: list[str] = []
+    done = schedule.run_jobs(jobs, profile, "cpu", "float32", 2, messages.append, runner=_die)
+    assert set(done) == {j.name for j in jobs}
+    assert all(isinstance(v, str) and "worker process died" in v for v in done.values())
+    assert any("FAILED" in m for m in messages)

@@ -14,11 +14,12 @@ read; what a job fails to compute the tests compute (or report) themselves.
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.pool
 import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from icl_core.experiments.profiles import HEADLINE, Profile
@@ -121,19 +122,25 @@ def _run(job: Job) -> float | str:
 
 
 def run_jobs(jobs: Sequence[Job], profile: Profile, device: str, dtype: str, workers: int,
-             progress: Callable[[str], None]) -> dict[str, float | str]:  # fmt: skip
+             progress: Callable[[str], None],
+             runner: Callable[[Job], float | str] = _run) -> dict[str, float | str]:  # fmt: skip
     """Run `jobs` on `workers` processes (spawned, one torch thread each), a ready job with the
     longest critical path first. Returns job -> seconds, or the error text of a job that
-    failed (its dependents are not run: the tests compute or report them). On
-    KeyboardInterrupt the workers (which ignore SIGINT) are terminated at once and it is
-    re-raised: finished units are in the store, the unit in progress is abandoned."""
+    failed (its dependents are not run: the tests compute or report them). A worker process
+    that dies (killed, out of memory) fails its job and every job not yet finished, with that
+    reason, instead of waiting forever. On KeyboardInterrupt the workers (which ignore SIGINT)
+    are terminated at once and it is re-raised: finished units are in the store, the unit in
+    progress is abandoned. `runner`: the job function (tests only)."""
     priority = critical_path(jobs)
     pending = {j.name: j for j in jobs}
     done: dict[str, float | str] = {}
-    running: dict[str, multiprocessing.pool.AsyncResult] = {}
+    running: dict[str, Future] = {}
     ignore = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited: workers ignore Ctrl-C
     try:
-        pool = multiprocessing.get_context("spawn").Pool(workers, _init, (profile, device, dtype))
+        pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _init,
+                                   (profile, device, dtype))  # fmt: skip
+        # start every worker while SIGINT is ignored (one is spawned per submit finding none idle)
+        wait([pool.submit(time.sleep, 0.1) for _ in range(workers)])
     finally:
         signal.signal(signal.SIGINT, ignore)
     try:
@@ -146,19 +153,34 @@ def run_jobs(jobs: Sequence[Job], profile: Profile, device: str, dtype: str, wor
                 key=lambda j: -priority[j.name])  # fmt: skip
             for job in ready[: workers - len(running)]:
                 progress(f"schedule: start {job.name}")
-                running[job.name] = pool.apply_async(_run, (pending.pop(job.name),))
+                running[job.name] = pool.submit(runner, pending.pop(job.name))
             if not running:
                 break
-            time.sleep(0.2)
-            for name in [n for n, r in running.items() if r.ready()]:
-                done[name] = running.pop(name).get()
+            wait(running.values(), timeout=0.5, return_when=FIRST_COMPLETED)
+            for name in [n for n, f in running.items() if f.done()]:
+                try:
+                    done[name] = running.pop(name).result()
+                except BrokenProcessPool:
+                    reason = "a worker process died (killed, or out of memory?)"
+                    for other in [name, *running, *pending]:
+                        done[other] = f"not run: {reason}"
+                        progress(f"schedule: FAILED {other}: {reason}")
+                    running.clear()
+                    pending.clear()
+                    break
                 if isinstance(done[name], str):
                     progress(f"schedule: FAILED {name}: {done[name]}")
                 else:
                     progress(f"schedule: done {name} ({done[name]:.0f} s)")
     except KeyboardInterrupt:
-        pool.terminate()
+        _terminate(pool)
         raise
-    pool.close()
-    pool.join()
+    pool.shutdown(wait=True)
     return done
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop every worker now (Python < 3.14 has no public way: its process table)."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
