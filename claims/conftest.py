@@ -4,13 +4,13 @@ expected refutations from expectations.json become strict xfails (per model; for
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from icl_core.experiments.profiles import get_profile
 from icl_core.experiments.suite import ModelSuite
+from icl_core.progress import print_progress
 from icl_core.store import ResultsStore
 
 EXPECTATIONS = json.loads((Path(__file__).parent / "expectations.json").read_text())
@@ -28,10 +28,10 @@ def _progress(message: str) -> None:
     """Progress of long experiments, shown live (outside pytest's output capture)."""
     capman = _CONFIG[0].pluginmanager.getplugin("capturemanager") if _CONFIG else None
     if capman is None:
-        print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
+        print_progress(message)
         return
     with capman.global_and_fixture_disabled():
-        print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
+        print_progress(message)
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import time
 from pathlib import Path
 
 from icl_core.experiments.profiles import PROFILES, get_profile
 from icl_core.experiments.protocols import CHOICES as PROTOCOL_CHOICES
 from icl_core.experiments.protocols import expand_protocols
+from icl_core.progress import print_progress
 
 
 def add_selection(p: argparse.ArgumentParser) -> None:
@@ -69,13 +69,9 @@ def _report(args: argparse.Namespace) -> int:
     models = args.models or list(profile.models)
     check_arguments(args, models)
     report = build_report(_out(args), models, profile, expand_protocols(args.protocol),
-                          args.device, args.dtype, progress=_progress)  # fmt: skip
+                          args.device, args.dtype, progress=print_progress)  # fmt: skip
     print(f"icl-claims: report written to {report}")
     return 0
-
-
-def _progress(message: str) -> None:
-    print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
 
 
 def parameters_m(name: str) -> int:
@@ -135,8 +131,8 @@ def precompute(args: argparse.Namespace, models: list[str], profile) -> dict[str
 
     jobs = schedule.plan(models, profile, cost)
     start = time.perf_counter()
-    done = schedule.run_jobs(jobs, profile, args.device, args.dtype, args.workers, _progress)
-    _progress(f"schedule: {len(jobs)} jobs in {(time.perf_counter() - start) / 60:.1f} min")
+    done = schedule.run_jobs(jobs, profile, args.device, args.dtype, args.workers, print_progress)
+    print_progress(f"schedule: {len(jobs)} jobs in {(time.perf_counter() - start) / 60:.1f} min")
     return done
 
 
@@ -146,7 +142,7 @@ def _interrupt(signum, frame) -> None:
 
 def _interrupted() -> int:
     """After Ctrl-C or SIGTERM: no report (it would compute what the store lacks); exit 130."""
-    _progress("interrupted: every finished unit is stored; run the same command again to "
+    print_progress("interrupted: every finished unit is stored; run the same command again to "
               "resume (add --report-anyway to write a report from an interrupted run)")  # fmt: skip
     return 130
 

@@ -37,7 +37,7 @@ differently (empty here).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -47,6 +47,7 @@ from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
 from icl_core.experiments.patching import CONTROLS, control_transform
 from icl_core.experiments.units import run_units
 from icl_core.models.loading import LoadedModel
+from icl_core.progress import Progress
 from icl_core.prompts import Layout, build_layout, map_positions, render
 from icl_core.prompts.paper_positions import PaperPositions, paper_positions
 from icl_core.records import TrialRecord
@@ -81,7 +82,6 @@ PAPER_DEPTH_FRACTIONS = (0.30, 0.44, 0.52, 0.59)
 paper_noise_sigmas = (0.5, 1.0, 2.0, 5.0)  # the release's absolute causal-tracing noise
 PAPER_K = 5
 PAPER_MAX_NEW_TOKENS = 30
-Progress = Callable[[str], None]
 
 
 def paper_layer_grid(n_layers: int) -> list[int]:

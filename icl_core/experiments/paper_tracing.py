@@ -14,7 +14,6 @@ disruption times the clean accuracy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from icl_core.engine import PromptEdit, generate
@@ -30,13 +29,13 @@ from icl_core.experiments.paper_patching import (
 from icl_core.experiments.units import run_units
 from icl_core.interventions import gaussian_noise
 from icl_core.models.loading import LoadedModel
+from icl_core.progress import Progress
 from icl_core.records import TrialRecord
 from icl_core.scoring import layout_exclusion
 from icl_core.tasks import derive_seed
 
 TRACING_POSITIONS = ("query_first", "last_demo_token")
 ROLE_POSITIONS = {"query_first": "query_first", "last_demo_token": "demo4_output_last"}
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

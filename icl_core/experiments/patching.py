@@ -16,13 +16,13 @@ import torch
 from icl_core.errors import InvalidChoiceError
 from icl_core.experiments.units import run_units
 from icl_core.models.loading import LoadedModel
+from icl_core.progress import Progress
 from icl_core.records import TrialRecord
 from icl_core.tasks import PAPER_TASKS, TaskPair, derive_seed, get_task, sample_example, sample_pair
 from icl_core.tasks.sampling import shared_input_capacity
 from icl_core.trials import Condition, ConditionResult, PreparedPair, prepare_pair, run_conditions
 
 CONTROLS = ("", "random_source", "noise_matched", "shuffled")
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -23,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from icl_core.experiments.profiles import HEADLINE, Profile
+from icl_core.progress import print_progress
 
 # Relative cost of a job per million parameters (from the 2026-12-02 partial full run: the
 # two sweeps dominate; the best-layer experiments are single-layer; the clean ones cheaper).
@@ -90,10 +90,6 @@ def _init(profile: Profile, device: str, dtype: str) -> None:
     _WORKER.update(profile=profile, device=device, dtype=dtype, loaded={})
 
 
-def _print(message: str) -> None:
-    print(f"[icl-claims] {message}", file=sys.stderr, flush=True)
-
-
 def _run(job: Job) -> float | str:
     """Run `job` in this worker (models loaded once per worker). Returns its seconds, or the
     error's text (sent as text: not every exception pickles)."""
@@ -108,7 +104,7 @@ def _run(job: Job) -> float | str:
             loaded[job.model] = load_model(job.model, device=_WORKER["device"],
                                            dtype=_WORKER["dtype"])  # fmt: skip
         suite = ModelSuite(
-            loaded[job.model], _WORKER["profile"], "rigorous", ResultsStore(), _print
+            loaded[job.model], _WORKER["profile"], "rigorous", ResultsStore(), print_progress
         )
         for step in job.steps:
             if isinstance(step, tuple):

@@ -9,7 +9,6 @@ so disruption = 1 - accuracy under noise = (acc_clean - acc_noised) / acc_clean.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -19,13 +18,12 @@ from icl_core.errors import InvalidChoiceError, LayoutError
 from icl_core.experiments.units import get_or_compute_unit, run_units
 from icl_core.interventions import gaussian_noise
 from icl_core.models.loading import LoadedModel
+from icl_core.progress import Progress
 from icl_core.prompts import build_layout, render
 from icl_core.records import TrialRecord
 from icl_core.scoring import first_line, layout_exclusion
 from icl_core.tasks import PAPER_TASKS, derive_seed, sample_example
 from icl_core.trials import ANSWER_MARGIN_TOKENS, answer_token_ids
-
-Progress = Callable[[str], None]
 
 
 @torch.inference_mode()

@@ -7,11 +7,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from icl_core.models.loading import LoadedModel
+from icl_core.progress import Progress
 from icl_core.provenance import setup_components, setup_hash
 from icl_core.records import TrialRecord
 from icl_core.store import ResultsStore, code_version, result_key
-
-Progress = Callable[[str], None]
 
 
 def get_or_compute_unit(

