@@ -289,6 +289,10 @@ def test_c6_scores_rounds_of_fresh_prompts_while_undecided(tiny_lm, tmp_path, mo
     n_tasks = len(PAPER_TASKS)
     assert {r["probe"] for r in rows} == {"centroid", "logreg"}
     assert {r["n"] for r in rows} == {n_tasks * 10}  # 2 + 4 + 4 held out per task
+    assert all(
+        r["accuracy"] == r["k"] / r["n"] and r["ci_low"] <= r["accuracy"] <= r["ci_high"]
+        for r in rows
+    )  # the figures of all held-out prompts, not the first run's
     assert calls == [2 * n_tasks * k for k in (2, 6, 10)]  # decided after each round?
     rounds = [e for e in store.entries() if e.meta["experiment"] in ("probe_fit", "probe_round")]
     assert len(rounds) == 3

@@ -424,7 +424,9 @@ class ModelSuite:
             start, held = start + p.n_probe_prompts, held + p.n_probe_prompts
             if V.c6(rows, self.model, self.protocol, layer).status != V.INCONCLUSIVE:
                 break
-        return [dict(r, accuracy=r["k"] / r["n"] if r["n"] else float("nan")) for r in rows]
+        return [dict(r, accuracy=r["k"] / r["n"], **dict(zip(("ci_low", "ci_high"),
+                     wilson_interval(r["k"], r["n"]), strict=True))) if r["n"] else r
+                for r in rows]  # fmt: skip
 
     @property
     def probe_protocol(self) -> str:
