@@ -142,8 +142,10 @@ def _interrupt(signum, frame) -> None:
 
 def _interrupted() -> int:
     """After Ctrl-C or SIGTERM: no report (it would compute what the store lacks); exit 130."""
-    print_progress("interrupted: every finished unit is stored; run the same command again to "
-              "resume (add --report-anyway to write a report from an interrupted run)")  # fmt: skip
+    print_progress(
+        "interrupted: every finished unit is stored; run the same command again to "
+        "resume (add --report-anyway to write a report from an interrupted run)"
+    )
     return 130
 
 

@@ -14,11 +14,10 @@ read; what a job fails to compute the tests compute (or report) themselves.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from icl_core.experiments.profiles import HEADLINE, Profile
@@ -123,22 +122,21 @@ def run_jobs(jobs: Sequence[Job], profile: Profile, device: str, dtype: str, wor
     """Run `jobs` on `workers` processes (spawned, one torch thread each), a ready job with the
     longest critical path first. Returns job -> seconds, or the error text of a job that
     failed (its dependents are not run: the tests compute or report them). A worker process
-    that dies (killed, out of memory) fails its job and every job not yet finished, with that
-    reason, instead of waiting forever. On KeyboardInterrupt the workers (which ignore SIGINT)
-    are terminated at once and it is re-raised: finished units are in the store, the unit in
-    progress is abandoned. `runner`: the job function (tests only)."""
+    that dies (killed, out of memory) fails the running and waiting jobs with that reason
+    instead of waiting forever (the pool would replace the worker and lose its job). On
+    KeyboardInterrupt the workers (which ignore SIGINT) are terminated at once and it is
+    re-raised: finished units are in the store, the unit in progress is abandoned. `runner`:
+    the job function (tests only)."""
     priority = critical_path(jobs)
     pending = {j.name: j for j in jobs}
     done: dict[str, float | str] = {}
-    running: dict[str, Future] = {}
+    running: dict[str, multiprocessing.pool.AsyncResult] = {}
     ignore = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited: workers ignore Ctrl-C
     try:
-        pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _init,
-                                   (profile, device, dtype))  # fmt: skip
-        # start every worker while SIGINT is ignored (one is spawned per submit finding none idle)
-        wait([pool.submit(time.sleep, 0.1) for _ in range(workers)])
+        pool = multiprocessing.get_context("spawn").Pool(workers, _init, (profile, device, dtype))
     finally:
         signal.signal(signal.SIGINT, ignore)
+    started = _worker_pids(pool)
     try:
         while pending or running:
             failed = {n for n, v in done.items() if isinstance(v, str)}
@@ -149,34 +147,32 @@ def run_jobs(jobs: Sequence[Job], profile: Profile, device: str, dtype: str, wor
                 key=lambda j: -priority[j.name])  # fmt: skip
             for job in ready[: workers - len(running)]:
                 progress(f"schedule: start {job.name}")
-                running[job.name] = pool.submit(runner, pending.pop(job.name))
+                running[job.name] = pool.apply_async(runner, (pending.pop(job.name),))
             if not running:
                 break
-            wait(running.values(), timeout=0.5, return_when=FIRST_COMPLETED)
-            for name in [n for n, f in running.items() if f.done()]:
-                try:
-                    done[name] = running.pop(name).result()
-                except BrokenProcessPool:
-                    reason = "a worker process died (killed, or out of memory?)"
-                    for other in [name, *running, *pending]:
-                        done[other] = f"not run: {reason}"
-                        progress(f"schedule: FAILED {other}: {reason}")
-                    running.clear()
-                    pending.clear()
-                    break
+            time.sleep(0.2)
+            for name in [n for n, r in running.items() if r.ready()]:
+                done[name] = running.pop(name).get()
                 if isinstance(done[name], str):
                     progress(f"schedule: FAILED {name}: {done[name]}")
                 else:
                     progress(f"schedule: done {name} ({done[name]:.0f} s)")
+            if not started <= _worker_pids(pool):  # a worker exited: the pool replaced it
+                reason = "not run: a worker process died (killed, or out of memory?)"
+                for name in [*running, *pending]:
+                    done[name] = reason
+                    progress(f"schedule: FAILED {name}: {reason}")
+                pool.terminate()
+                return done
     except KeyboardInterrupt:
-        _terminate(pool)
+        pool.terminate()
         raise
-    pool.shutdown(wait=True)
+    pool.close()
+    pool.join()
     return done
 
 
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop every worker now (Python < 3.14 has no public way: its process table)."""
-    for process in list(getattr(pool, "_processes", {}).values()):
-        process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+def _worker_pids(pool: multiprocessing.pool.Pool) -> set[int]:
+    """The pool's current worker processes (its process list: multiprocessing has no public
+    view; a worker that exits is replaced by a new process)."""
+    return {p.pid for p in list(pool._pool)}  # type: ignore[attr-defined]
