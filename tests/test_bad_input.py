@@ -56,6 +56,9 @@ def test_ctrl_c_stops_a_run_at_once_with_no_report_and_says_how_to_resume(tmp_pa
          str(folder), "--workers", "2", "--device", "cpu", "--out", str(out)],
         cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True,
         env={**os.environ, "ICL_CLAIMS_CACHE": str(tmp_path / "cache")},
+        # as from a terminal: a test run launched in the background without job control
+        # (e.g. `nohup ... &`) passes SIGINT on ignored, and Ctrl-C would then mean nothing
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     lines = []
     for line in run.stderr:
