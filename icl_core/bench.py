@@ -164,13 +164,14 @@ def bench_matrix(lm: LoadedModel, n_trials: int = 2, seed: int = 0) -> tuple[flo
     """(seconds, drawn, counted) of the pair matrix's work: all_demo at the middle layer on
     MATRIX_PAIRS, `n_trials` each, as the experiment runs it (no store)."""
     from icl_core.experiments.patching import PatchingConfig, run_patching
+    from icl_core.experiments.suite import trial_counts
 
     cfg = PatchingConfig("matrix", MATRIX_PAIRS, ("all_demo",), (lm.info.n_layers // 2,),
                          n_trials, seed)  # fmt: skip
     out: list = []
     seconds = _timed(lambda: out.extend(run_patching(lm, cfg)))
-    counted = sum(r.outcome is not None and bool(r.source_clean_correct) for r in out)
-    return seconds, len(out), counted
+    counts = trial_counts(out)
+    return seconds, counts["drawn"], counts["counted"]
 
 
 def run_bench(lm: LoadedModel, n_prompts: int = 12, n_trials: int = 2) -> BenchResult:

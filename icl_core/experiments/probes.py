@@ -278,10 +278,13 @@ def predict_probe(probe: str, params: dict, X: np.ndarray) -> np.ndarray:
     return classes[np.argmax(scores, axis=1)]
 
 
+def _n_correct(probe: str, params: dict, X: np.ndarray, y: np.ndarray) -> int:
+    return int((predict_probe(probe, params, X) == np.asarray(y)).sum()) if len(y) else 0
+
+
 def probe_correct(probe: str, X_train, y_train, X_test, y_test) -> int:
     """Number of test rows that `probe`, fitted on the training rows, classifies correctly."""
-    params = fit_probe(probe, X_train, y_train)
-    return int((predict_probe(probe, params, X_test) == np.asarray(y_test)).sum())
+    return _n_correct(probe, fit_probe(probe, X_train, y_train), X_test, y_test)
 
 
 def _excluded_columns(excluded: Mapping[str, int]) -> dict[str, int]:
@@ -362,8 +365,7 @@ def fit_bank_probes(
     train, test = split_prompts(bank.y, bank.texts, seed)
     X, y = bank.X[(layer, position)], bank.y
     params = {p: fit_probe(p, X[train], y[train]) for p in probes}
-    test_counts = {p: [int((predict_probe(p, params[p], X[test]) == y[test]).sum()), len(test)]
-                   for p in probes}  # fmt: skip
+    test_counts = {p: [_n_correct(p, params[p], X[test], y[test]), len(test)] for p in probes}
     return {"params": params, "test": test_counts,
             "train_texts": sorted({bank.texts[r] for r in train})}  # fmt: skip
 
@@ -390,8 +392,7 @@ def score_fresh_prompts(
     seen = set(fitted["train_texts"])
     keep = np.array([t not in seen for t in bank.texts], dtype=bool)
     X, y = bank.X[(layer, position)][keep], bank.y[keep]
-    correct = {p: int((predict_probe(p, params, X) == y).sum()) if len(y) else 0
-               for p, params in fitted["params"].items()}  # fmt: skip
+    correct = {p: _n_correct(p, params, X, y) for p, params in fitted["params"].items()}
     return {"correct": correct, "n": int(keep.sum()),
             "excluded": dict(bank.excluded, in_training=int((~keep).sum()))}  # fmt: skip
 

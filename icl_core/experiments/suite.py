@@ -577,9 +577,8 @@ class ModelSuite:
                 top.layer)  # fmt: skip
         for r in self.c6_probes:
             if r["probe"] == "centroid" and r["n"]:
-                lo, hi = wilson_interval(r["k"], r["n"])
-                add("C6", "nearest-centroid probe at the last demo token", r["k"] / r["n"],
-                    r["k"], r["n"], lo, hi, r["layer"])  # fmt: skip
+                add("C6", "nearest-centroid probe at the last demo token", r["accuracy"], r["k"],
+                    r["n"], r["ci_low"], r["ci_high"], r["layer"])  # fmt: skip
         controls = [c for c in self.cells(self.controls) if c.n]
         if controls:
             top = max(controls, key=lambda c: c.rate)
