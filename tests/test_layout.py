@@ -48,10 +48,11 @@ def test_layout_properties_on_sampled_tasks(any_tokenizer, task, seed, k):
 
 @given(demo_words=st.lists(words, min_size=1, max_size=5, unique=True), query=words,
        style=st.sampled_from(["upper", "repeat", "spaced"]))  # fmt: skip
-def test_layout_properties_on_arbitrary_words(any_tokenizer, demo_words, query, style):
+def test_layout_properties_on_arbitrary_words(open_vocabulary_tokenizer, demo_words, query, style):
+    tok = open_vocabulary_tokenizer
     answer = {"upper": str.upper, "repeat": lambda w: f"{w} {w}", "spaced": " ".join}[style]
     ex = ICLExample(style, tuple((w, answer(w)) for w in demo_words), query, answer(query))
-    _check_layout(build_layout(render(ex), any_tokenizer), any_tokenizer)
+    _check_layout(build_layout(render(ex), tok), tok)
 
 
 def test_position_sets(any_tokenizer):

@@ -9,11 +9,11 @@ from icl_core.errors import ICLClaimsError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from icl_core.cli import bench_cmd, inspect_cmd, models_cmd, run_cmd, store_cmd
+    from icl_core.cli import bench_cmd, inspect_cmd, models_cmd, organisms_cmd, run_cmd, store_cmd
 
     parser = argparse.ArgumentParser(prog="icl-claims", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (models_cmd, inspect_cmd, bench_cmd, run_cmd, store_cmd):
+    for module in (models_cmd, organisms_cmd, inspect_cmd, bench_cmd, run_cmd, store_cmd):
         module.register(sub)
     return parser
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from icl_core.errors import InvalidChoiceError, ModelLoadError
 from icl_core.models import acquire
+from icl_core.models.acquire import shipped_dir
 from icl_core.models.loading import hf_cache_folder
 from icl_core.models.registry import DEFAULT_MODELS, REGISTRY, get_spec
 
@@ -46,6 +47,9 @@ def _rows() -> list[dict]:
         if spec.source == "zoo":
             available = acquire.is_available(spec)
             path = str(acquire.converted_dir(spec)) if available else None
+        elif spec.source == "organism":
+            folder = shipped_dir(spec.name)
+            path, available = str(folder), folder.is_dir()
         else:
             try:
                 path, available = str(hf_cache_folder(spec.hf_id or spec.name)), True

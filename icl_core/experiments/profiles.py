@@ -14,9 +14,9 @@ the paper's four models (realistic only with a GPU and the weights in the local 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 
-from icl_core.errors import UnknownNameError
+from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.models.registry import DEFAULT_MODELS, PAPER_MODELS
 from icl_core.tasks import PAPER_TASKS
 
@@ -116,6 +116,17 @@ class Profile:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def scaled(self, factor: int) -> Profile:
+        """This profile with every trial count and cap multiplied by `factor` (>= 1), named
+        `<name>x<factor>`; itself for 1. For models whose trials cost little (organisms)."""
+        if factor == 1:
+            return self
+        if factor < 1 or int(factor) != factor:
+            raise InvalidChoiceError(f"trial scale must be a positive integer, got {factor!r}")
+        counts = {f.name: getattr(self, f.name) * factor for f in fields(self)
+                  if f.name.startswith(("n_", "cap_", "max_"))}  # fmt: skip
+        return replace(self, name=f"{self.name}x{factor}", **counts)
 
 
 PROFILES: dict[str, Profile] = {

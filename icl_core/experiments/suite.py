@@ -17,6 +17,7 @@ from icl_core.experiments.protocols import parse_protocol
 from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.experiments.units import get_or_compute_unit
 from icl_core.models.loading import LoadedModel
+from icl_core.models.registry import trial_scale
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.stats import wilson_interval
 from icl_core.store import ResultsStore
@@ -54,7 +55,8 @@ def trial_counts(records: list[TrialRecord]) -> dict[str, int]:
 
 
 class ModelSuite:
-    """Lazy experiment results for (model, profile, protocol). `store=None`: no caching.
+    """Lazy experiment results for (model, profile, protocol). `store=None`: no caching. A
+    registered model's `trial_scale` multiplies the profile's trial counts (`Profile.scaled`).
 
     Under the paper protocol and its ablations (`protocols`), the layer sweeps cover the
     paper's layer grid unless layers=all; "paper" itself sweeps every layer (shared with
@@ -64,7 +66,8 @@ class ModelSuite:
                  store: ResultsStore | None = None,
                  progress: Callable[[str], None] | None = None):  # fmt: skip
         self.spec = parse_protocol(protocol)
-        self.lm, self.profile, self.protocol = lm, profile, protocol
+        self.lm, self.protocol = lm, protocol
+        self.profile = profile.scaled(trial_scale(lm.info.name))
         self.store, self.progress = store, progress
         self.model = lm.info.name
         self.n_layers = lm.info.n_layers

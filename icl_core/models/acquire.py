@@ -140,8 +140,16 @@ def convert_gguf(gguf_path: Path, out_dir: Path, meta: dict) -> Path:
     return out_dir
 
 
+def shipped_dir(name: str) -> Path:
+    """The folder of a shipped organism (`icl_core/organisms/shipped/<name>`, package data)."""
+    return Path(__file__).resolve().parents[1] / "organisms" / "shipped" / name
+
+
 def fetch(spec: ModelSpec, progress: Progress = print) -> Path:
-    """Make the zoo model `spec` available; return its converted folder. Idempotent."""
+    """Make the zoo model `spec` available; return its converted folder. Idempotent. An organism
+    ships in the package: its folder is returned as is."""
+    if spec.source == "organism":
+        return shipped_dir(spec.name)
     if spec.wheels is None:
         raise ModelLoadError(f"{spec.name} is not a zoo model; it loads from the local HF cache")
     out = converted_dir(spec)

@@ -48,7 +48,7 @@ class ModelInfo:
     device: str
     weights_sha256: str  # digest of the weight files actually loaded (safetensors or GGUF)
     source_sha256: str | None  # SHA-256 of the GGUF the zoo model was converted from, if any
-    source: str  # zoo | hf-cache | local-dir | gguf-file
+    source: str  # zoo | organism | hf-cache | local-dir | gguf-file
     path: str  # the model folder, or the GGUF file itself
     architecture: str
     load_seconds: float
@@ -186,6 +186,8 @@ def _locate(name: str, fetch_missing: bool) -> tuple[str, Path, str | None, Mode
                     )
                 acquire.fetch(spec)
             return "zoo", acquire.converted_dir(spec), None, spec
+        if spec.source == "organism":
+            return "organism", _organism_folder(spec), None, spec
         return "hf-cache", hf_cache_folder(spec.hf_id or name), None, spec
     if path.suffix == ".gguf":
         if not path.is_file():
@@ -202,6 +204,20 @@ def _locate(name: str, fetch_missing: bool) -> tuple[str, Path, str | None, Mode
             "local cache, a model folder or a .gguf file)"
         )
     raise UnknownNameError("model", name, list(REGISTRY) + ["<local dir>", "<file.gguf>"])
+
+
+def _organism_folder(spec: ModelSpec) -> Path:
+    """The shipped folder of an organism, checked against the registry's digest."""
+    folder = acquire.shipped_dir(spec.name)
+    _check_weights_folder(folder)
+    digest = _weights_digest(folder)
+    if digest != spec.weights_sha256:
+        raise ModelLoadError(
+            f"{spec.name}: the shipped weights in {folder} have SHA-256 {digest}, the registry "
+            f"says {spec.weights_sha256}: restore the folder from the package (reinstall) or "
+            f"rebuild it with `icl-claims organisms build` and record the new digest"
+        )
+    return folder
 
 
 def _check_tokenizer_files(folder: Path) -> None:

