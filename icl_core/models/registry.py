@@ -120,7 +120,7 @@ ORGANISM_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("organism-distributed", "organism", 8, 64, "organism", trial_scale=8,
               weights_sha256="611ca151199add5a553b5956b1e02d722e797ab3210f02e308fa70873f549135",
               parameters_m=1,
-              notes="task read from all demos together, before layer 3 (planted: C1 holds)"),
+              notes="task read from all demos together, from layer 3 on (planted: C1 holds)"),
 )  # fmt: skip
 
 PAPER_MODELS: tuple[ModelSpec, ...] = (

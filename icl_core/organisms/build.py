@@ -63,7 +63,6 @@ def _build_one(name: str, out: str, shared_path: str) -> dict:
         "attention_to_demos": round(mechanism.attention_to_demos(lm), 4),
         "slot_ablation": mechanism.slot_ablation(lm),
         "patch_transfer": mechanism.patch_transfer(lm),
-        "check_seconds": None,
     }
     checks["check_seconds"] = round(time.perf_counter() - start, 1)
     record = {"name": name, "config": cfg.as_dict(), "training": figures, "checks": checks,

@@ -30,8 +30,8 @@ SEED = 18  # issue 18
 N_PROMPTS = 40  # per task, for every check
 
 
-def _prompts(task: str, n: int, k: int = 5):
-    return [sample_example(task, k, derive_seed(SEED, f"organism-check:{task}:{k}:{i}"))
+def _prompts(task: str, n: int):
+    return [sample_example(task, 5, derive_seed(SEED, f"organism-check:{task}:5:{i}"))
             for i in range(n)]  # fmt: skip
 
 
