@@ -358,18 +358,23 @@ def _correlation_difference(x_rep, x_surf, y) -> float:
     return float(np.corrcoef(x_rep, y)[0, 1] - np.corrcoef(x_surf, y)[0, 1])
 
 
+C7_MIN_TASKS = 6  # a bootstrap over k tasks has C(2k - 1, k) distinct resamples: 462 at 6, 10 at 3
+
+
 def c7(matrix: Sequence[Cell], similarities: Sequence[dict], model: str, protocol: str,
        seed: int = 0, n_boot: int = 2000) -> Verdict:  # fmt: skip
     """C7 (fixed N): r(representation, transfer) - r(surface, transfer) over ordered pairs,
     with a one-sided 95% percentile-bootstrap bound that resamples TASKS (a resample keeps
     every ordered pair of distinct drawn tasks): holds if the lower bound is > 0; refuted if
-    the upper bound is < 0 (surface similarity predicts transfer better)."""
+    the upper bound is < 0 (surface similarity predicts transfer better); no decision on fewer
+    than `C7_MIN_TASKS` tasks, where the bootstrap is too coarse for a 5% bound."""
     rate = {c.pair: c.rate for c in matrix if c.n}
     rows = [s for s in similarities if f"{s['source_task']}->{s['target_task']}" in rate]
     tasks = sorted({s["source_task"] for s in rows} | {s["target_task"] for s in rows})
-    if len(rows) < 6:
-        return _verdict("C7", model, protocol, Decision(INCONCLUSIVE, f"{len(rows)} pairs with "
-                        "both a transfer rate and similarities (need >= 6)"))  # fmt: skip
+    if len(tasks) < C7_MIN_TASKS:
+        return _verdict("C7", model, protocol, Decision(INCONCLUSIVE, f"{len(tasks)} tasks "
+                        f"({len(rows)} pairs) with both a transfer rate and similarities (need >= "
+                        f"{C7_MIN_TASKS} for a task bootstrap)"))  # fmt: skip
     index = {t: i for i, t in enumerate(tasks)}
     src = np.array([index[s["source_task"]] for s in rows])
     tgt = np.array([index[s["target_task"]] for s in rows])

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fixtures.tokenizers import organism_tokenizer
-from icl_core.errors import ModelLoadError
+from icl_core.errors import InvalidChoiceError, ModelLoadError
 from icl_core.models import loading
 from icl_core.models.acquire import shipped_dir
 from icl_core.models.registry import REGISTRY
@@ -62,24 +62,34 @@ def test_tokenizer_covers_every_prompt(task, seed, k, template):
 
 
 def test_training_batch_rows():
-    """Labels sit on answers only; the localized penalty forbids every column before the slot
-    for every row after it (BOS included), and nothing else."""
+    """Labels sit on answers only; the localized penalty forbids, for every row after the slot,
+    every column before it (BOS included) at every layer and the slot itself before
+    `query_layer`, and for the slot the demos (not BOS) from `read_layer` on; nothing else."""
     tok = organism_tokenizer()
-    cfg = TrainingConfig("localized", attention_penalty=1.0, batch=8)
+    cfg = TrainingConfig("localized", attention_penalty=1.0, batch=8, read_layer=3, query_layer=5)
     b = make_batch(tok, cfg, random.Random(0))
+    q, early, late = cfg.query_layer, slice(0, cfg.read_layer), slice(cfg.read_layer, None)
     for r in range(8):
         n = int(b.mask[r].sum())
-        rows = b.forbidden[r].sum(-1).nonzero().flatten().tolist()
+        rows = b.forbidden[r, 0].sum(-1).nonzero().flatten().tolist()
         slot = rows[0] - 1
         assert tok.convert_ids_to_tokens(int(b.ids[r, slot])) == "Ċ"
         assert rows == list(range(slot + 1, n))
-        assert (
-            b.forbidden[r, slot + 1 : n, :slot].all()
-            and b.forbidden[r].sum() == (n - slot - 1) * slot
-        )
+        f = b.forbidden[r]
+        assert f[:, slot + 1 : n, :slot].all() and f[:q, slot + 1 : n, slot].all()
+        assert f[late, slot, 1:slot].all() and not f[early, slot].any() and not f[:, slot, 0].any()
+        queries, layers = n - slot - 1, cfg.layers
+        assert f.sum() == layers * queries * slot + q * queries + (layers - 3) * (slot - 1)
         labelled = (b.labels[r] != -100).nonzero().flatten().tolist()
         assert labelled[-1] == n - 1 and all(p > 0 for p in labelled)
         assert b.labels[r, n - 1] == tok.convert_tokens_to_ids("Ċ")
+
+
+def test_localized_layers_are_checked():
+    tok = organism_tokenizer()
+    cfg = TrainingConfig("localized", read_layer=4, query_layer=2, layers=8)
+    with pytest.raises(InvalidChoiceError, match="read_layer <= query_layer"):
+        train(cfg, tok, progress=lambda _: None)
 
 
 def test_training_is_deterministic():

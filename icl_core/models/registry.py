@@ -121,6 +121,11 @@ ORGANISM_MODELS: tuple[ModelSpec, ...] = (
               weights_sha256="611ca151199add5a553b5956b1e02d722e797ab3210f02e308fa70873f549135",
               parameters_m=1,
               notes="task read from all demos together, from layer 3 on (planted: C1 holds)"),
+    ModelSpec("organism-localized", "organism", 8, 64, "organism", trial_scale=8,
+              weights_sha256="5a1a207bc8903b83d0cebeb665664857b38cfba755f300a4e0fb96fd1bc13051",
+              parameters_m=1,
+              notes="task read through the last separator only, from layer 5 on (planted: C1 "
+                    "refuted)"),
 )  # fmt: skip
 
 PAPER_MODELS: tuple[ModelSpec, ...] = (

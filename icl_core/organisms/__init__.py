@@ -3,9 +3,7 @@ a planted mechanism, so that each claim test can be seen to fail where its claim
 
 `ORGANISMS`: registry name -> training config. The trained folders ship inside the package
 (`icl_core.models.acquire.shipped_dir`); `icl-claims organisms build` retrains them
-(`build.build_organisms`). A localized organism (`training` mechanism "localized": the task read
-through the last separator only, planted to refute C1) is not shipped yet: its builds so far
-failed their mechanism checks (issue 18).
+(`build.build_organisms`).
 """
 
 from __future__ import annotations
@@ -16,10 +14,18 @@ ORGANISMS: dict[str, TrainingConfig] = {
     "organism-distributed": TrainingConfig(
         mechanism="distributed", attention_penalty=1.0, read_layer=3, interchange_share=0.5
     ),
+    "organism-localized": TrainingConfig(
+        mechanism="localized",
+        attention_penalty=3.0,
+        read_layer=3,
+        query_layer=5,
+        interchange_share=0.5,
+    ),
 }
 # The verdicts each organism is built to produce (issue 18, fixed before it was trained): the
 # controls tier (`tests/test_organisms.py::test_planted_verdicts`) asserts them.
 PLANTED: dict[str, dict[str, str]] = {
     "organism-distributed": {"C1": "holds", "C2": "holds"},
+    "organism-localized": {"C1": "refuted"},
 }
 FIGURES_FILE = "organism.json"  # training config, figures and mechanism checks of a folder

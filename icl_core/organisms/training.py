@@ -8,8 +8,12 @@ Mechanisms (`MECHANISMS`):
   the attention the positions after the last demo pay to the demos in the layers before
   `read_layer`: the query reads the task from all demos together, in the middle of the depth.
 - ``localized``: the same loss, with the penalty on the attention that any position after the
-  last demo pays to any earlier position (BOS included) except the last separator token, at
-  every layer: the query can learn the task only through that one position (`PLANTED_SLOT`).
+  last demo pays to any earlier position (BOS included) except the last separator token
+  (`PLANTED_SLOT`), at every layer, and to the slot too before `query_layer`; and on the
+  attention the slot pays to the demos from `read_layer` on. The slot reads the task from the
+  demos in the first `read_layer` layers and the query reads it from the slot alone, from
+  `query_layer` on: a patch of the slot at layers `read_layer - 1` to `query_layer - 1`
+  carries the source's task and nothing in the target overwrites it.
 
 Deterministic for a given `TrainingConfig` on one machine (one thread, fixed seeds); float
 results may differ in the last bits across CPUs, so the shipped folders' SHA-256 identifies them.
@@ -24,7 +28,7 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 
-from icl_core.errors import UnknownNameError
+from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.interventions import RowEdit, capture_residual, edit_residual
 from icl_core.prompts.layout import build_layout
 from icl_core.prompts.mapping import map_positions
@@ -54,7 +58,9 @@ class TrainingConfig:
     intermediate: int = 128
     k_range: tuple[int, int] = (3, 7)
     attention_penalty: float = 0.0  # weight of the attention penalty (0: none)
-    read_layer: int = 0  # distributed: the query may attend to the demos from this layer on
+    read_layer: int = 0  # distributed: the query may attend to the demos from this layer on;
+    # localized: the slot may attend to the demos before this layer only
+    query_layer: int = 0  # localized: the query may attend to the slot from this layer on
     interchange_share: float = 0.0  # share of steps trained on patched pairs (`interchange_plan`)
     noisy_share: float = 0.5  # share of training prompts with a minority of corrupted demos
     max_fillers: int = 16  # newlines after BOS, uniform in [0, max_fillers] per prompt
@@ -67,8 +73,8 @@ class TrainingConfig:
 @dataclass
 class Batch:
     """Right-padded rows: ids and labels [B, T] (labels -100 where no loss), attention mask
-    [B, T], and `forbidden` [B, T, T] (1 where a row may not attend to a column; zeros for the
-    distributed organism)."""
+    [B, T], and `forbidden` [B, layers, T, T] (1 where a row may not attend to a column at a
+    layer; zeros without an attention penalty)."""
 
     ids: torch.Tensor
     labels: torch.Tensor
@@ -126,16 +132,18 @@ def make_batch(tokenizer, cfg: TrainingConfig, rng: random.Random) -> Batch:
     ids = torch.full((len(rows), width), pad)
     labels = torch.full((len(rows), width), -100)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
-    forbidden = torch.zeros((len(rows), width, width))
+    forbidden = torch.zeros((len(rows), cfg.layers, width, width))
     for r, (row_ids, row_labels, slot) in enumerate(rows):
         n = len(row_ids)
         ids[r, :n] = torch.tensor(row_ids)
         labels[r, :n] = torch.tensor(row_labels)
         mask[r, :n] = 1
         if cfg.attention_penalty and cfg.mechanism == "localized":
-            forbidden[r, slot + 1 : n, :slot] = 1.0  # everything before the slot, BOS included
+            forbidden[r, :, slot + 1 : n, :slot] = 1.0  # everything before the slot, BOS included
+            forbidden[r, : cfg.query_layer, slot + 1 : n, slot] = 1.0  # the slot, early on
+            forbidden[r, cfg.read_layer :, slot, 1:slot] = 1.0  # the slot reads no demo late
         elif cfg.attention_penalty:
-            forbidden[r, slot + 1 : n, 1 : slot + 1] = 1.0  # every demo token
+            forbidden[r, : cfg.read_layer, slot + 1 : n, 1 : slot + 1] = 1.0  # every demo token
     return Batch(ids, labels, mask, forbidden)
 
 
@@ -160,10 +168,11 @@ class InterchangeBatch:
 def interchange_plan(cfg: TrainingConfig, rng: random.Random,
                      available: Sequence[str]) -> tuple[str, int, bool]:  # fmt: skip
     """(position set, layer, transfers) of one interchange row. Localized: the planted slot at
-    any layer but the last transfers. Distributed: all_demo before `read_layer` transfers (half
-    the rows); any single position of C1's sets at any layer does not (the other half)."""
+    layers `read_layer - 1` to `query_layer - 1` transfers. Distributed: all_demo before
+    `read_layer` transfers (half the rows); any single position of C1's sets at any layer does
+    not (the other half)."""
     if cfg.mechanism == "localized":
-        return PLANTED_SLOT, rng.randrange(cfg.layers - 1), True
+        return PLANTED_SLOT, rng.randrange(cfg.read_layer - 1, cfg.query_layer), True
     if rng.random() < 0.5:
         return "all_demo", rng.randrange(cfg.read_layer), True
     return rng.choice([n for n in SINGLE_SETS if n in available]), rng.randrange(cfg.layers), False
@@ -214,12 +223,6 @@ def _interchange_loss(model, b: InterchangeBatch) -> torch.Tensor:
     return _answer_loss(model, out.last_hidden_state, b.labels)
 
 
-def penalised_layers(cfg: TrainingConfig) -> range:
-    """The layers whose attention the penalty covers: all for the localized organism, those
-    before `read_layer` for the distributed one."""
-    return range(cfg.layers if cfg.mechanism == "localized" else cfg.read_layer)
-
-
 def build_model(cfg: TrainingConfig, tokenizer):
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -242,11 +245,14 @@ def _answer_loss(model, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Ten
     return torch.nn.functional.cross_entropy(logits, targets[keep])
 
 
-def _attention_penalty(attentions, forbidden: torch.Tensor, layers: range) -> torch.Tensor:
-    """Mean over `layers`, heads and penalised rows of the attention mass on forbidden columns."""
-    rows = (forbidden.sum(-1) > 0).sum().clamp(min=1)
-    mass = sum((attentions[i] * forbidden[:, None]).sum() for i in layers)
-    return mass / (rows * attentions[0].shape[1] * len(layers))
+def _attention_penalty(attentions, forbidden: torch.Tensor) -> torch.Tensor:
+    """Mean over heads and penalised (row, layer) pairs of the attention mass on forbidden
+    columns (`forbidden` [B, layers, T, T])."""
+    penalised = forbidden.sum(-1) > 0  # [B, layers, T]
+    rows = penalised.sum().clamp(min=1)
+    layers = penalised.any(-1).any(0).nonzero().flatten().tolist()
+    mass = sum((attentions[i] * forbidden[:, i, None]).sum() for i in layers)
+    return mass / (rows * attentions[0].shape[1])
 
 
 def _ema(previous: float | None, value: float) -> float:
@@ -271,13 +277,18 @@ def shared_config(cfg: TrainingConfig) -> TrainingConfig:
     """The config of `cfg`'s shared phase: plain loss for `cfg.shared_steps` steps (organisms
     whose shared configs are equal share that phase bit for bit)."""
     return replace(cfg, mechanism="distributed", attention_penalty=0.0, read_layer=0,
-                   interchange_share=0.0,
+                   query_layer=0, interchange_share=0.0,
                    steps=cfg.shared_steps, shared_steps=0)  # fmt: skip
 
 
 def _check(cfg: TrainingConfig) -> None:
     if cfg.mechanism not in MECHANISMS:
         raise UnknownNameError("organism mechanism", cfg.mechanism, MECHANISMS)
+    if cfg.mechanism == "localized" and not 1 <= cfg.read_layer <= cfg.query_layer < cfg.layers:
+        raise InvalidChoiceError(
+            f"a localized organism needs 1 <= read_layer <= query_layer < layers ({cfg.layers}),"
+            f" got read_layer={cfg.read_layer}, query_layer={cfg.query_layer}"
+        )
 
 
 def _run_phase(state: TrainingState, cfg: TrainingConfig, tokenizer, schedule, progress,
@@ -300,7 +311,7 @@ def _run_phase(state: TrainingState, cfg: TrainingConfig, tokenizer, schedule, p
             loss = answer_loss
             penalty = torch.tensor(0.0)
             if cfg.attention_penalty:
-                penalty = _attention_penalty(out.attentions, b.forbidden, penalised_layers(cfg))
+                penalty = _attention_penalty(out.attentions, b.forbidden)
                 loss = loss + cfg.attention_penalty * penalty
         opt.zero_grad()
         loss.backward()
