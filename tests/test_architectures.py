@@ -25,18 +25,19 @@ def test_every_table_architecture_has_a_tiny_model():
 
 
 @pytest.mark.parametrize("arch", ALL_TINY_ARCHS)
-def test_engine_equals_naive_and_hf_generate(arch, monkeypatch):
-    tiny = tiny_model(arch)
+def test_engine_equals_naive_and_hf_generate(arch, run_device, monkeypatch):
+    tiny = tiny_model(arch, device=run_device)
     ids = tiny.tokenizer(PROMPT).input_ids
     (ours,) = generate(tiny.model, tiny.tokenizer, ids, [[]], max_new_tokens=6)
-    ref = tiny.model.generate(torch.tensor([ids]), max_new_tokens=len(ours.token_ids),
-                              do_sample=False, pad_token_id=0)  # fmt: skip
+    ref = tiny.model.generate(torch.tensor([ids], device=run_device),
+                              max_new_tokens=len(ours.token_ids), do_sample=False,
+                              pad_token_id=0)  # fmt: skip
     assert ours.token_ids == tuple(ref[0, len(ids) :].tolist())
     with torch.inference_mode(), capture_residual(tiny.model) as captured:
-        tiny.model(torch.tensor([ids]))
+        tiny.model(torch.tensor([ids], device=run_device))
     states = {k: v[0] for k, v in captured.items()}
     n, gen = len(ids), torch.Generator().manual_seed(0)
-    variants = [[]] + [[PromptEdit(layer, pos, states[layer][list(pos)] + noise)]
+    variants = [[]] + [[PromptEdit(layer, pos, states[layer][list(pos)] + noise.to(run_device))]
                        for pos in ((3, 7), (n - 1,), (10, 11, 12))
                        for layer in range(tiny.n_layers)
                        for noise in [torch.randn(len(pos), tiny.hidden,

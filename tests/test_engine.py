@@ -27,7 +27,7 @@ def _ids(tiny):
 
 def _states(tiny, ids):
     with torch.inference_mode(), capture_residual(tiny.model) as st_:
-        tiny.model(torch.tensor([ids]))
+        tiny.model(torch.tensor([ids], device=tiny.device))
     return {k: v[0] for k, v in st_.items()}
 
 
@@ -48,10 +48,11 @@ def test_clean_generation_matches_hf_generate(tiny):
 
 @settings(max_examples=6)
 @given(data=st.data(), short=st.booleans())
-def test_optimized_sweep_equals_naive_sweep(tiny, data, short):
+def test_optimized_sweep_equals_naive_sweep(tiny_on_device, data, short):
     """Prefix reuse + replay of clean blocks + batching over layers and position sets == one
     full forward per variant. (Gemma's tiny sliding window of 16 tokens makes long prompts
     non-replayable: both branches are covered.)"""
+    tiny = tiny_on_device
     ids = _ids(tiny)[: 12 if short else None]
     n = len(ids)
     states = _states(tiny, ids)
@@ -61,6 +62,7 @@ def test_optimized_sweep_equals_naive_sweep(tiny, data, short):
     for pos in sets:
         for layer in range(tiny.n_layers):
             noise = torch.randn(len(pos), 32, generator=torch.Generator().manual_seed(layer))
+            noise = noise.to(tiny.device)
             variants.append([PromptEdit(layer, pos, states[layer][list(pos)] + noise)])
     conts = [[5, 6, 7], [9]]
     replays = []

@@ -16,7 +16,7 @@ PROMPT = "Input: apple\nOutput: APPLE\n\nInput: brain\nOutput: BRAIN\n\nInput: c
 
 
 def _ids(tiny):
-    return tiny.tokenizer(PROMPT, return_tensors="pt").input_ids
+    return tiny.tokenizer(PROMPT, return_tensors="pt").input_ids.to(tiny.device)
 
 
 def _run(tiny, ids, edits=None):
@@ -29,7 +29,8 @@ def _run(tiny, ids, edits=None):
 
 @settings(max_examples=10)
 @given(data=st.data())
-def test_self_patch_and_empty_patch_change_nothing(tiny, data):
+def test_self_patch_and_empty_patch_change_nothing(tiny_on_device, data):
+    tiny = tiny_on_device
     ids = _ids(tiny)
     n = ids.shape[1]
     logits, states = _run(tiny, ids)
@@ -43,10 +44,11 @@ def test_self_patch_and_empty_patch_change_nothing(tiny, data):
 
 
 @pytest.mark.parametrize("layer", [0, 2, 3])
-def test_full_patch_gives_the_source_downstream(tiny, layer):
+def test_full_patch_gives_the_source_downstream(tiny_on_device, layer):
+    tiny = tiny_on_device
     tgt = _ids(tiny)
     src = tgt.clone()
-    src[0, 3:9] = torch.arange(40, 46)  # an equal-length source with other tokens
+    src[0, 3:9] = torch.arange(40, 46, device=tiny.device)  # equal length, other tokens
     src_logits, src_states = _run(tiny, src)
     every = tuple(range(tgt.shape[1]))
     patched, patched_states = _run(tiny, tgt, {layer: [RowEdit(0, every, src_states[layer][0])]})
@@ -57,7 +59,8 @@ def test_full_patch_gives_the_source_downstream(tiny, layer):
 
 @settings(max_examples=8)
 @given(data=st.data())
-def test_patching_after_p_leaves_positions_up_to_p_unchanged(tiny, data):
+def test_patching_after_p_leaves_positions_up_to_p_unchanged(tiny_on_device, data):
+    tiny = tiny_on_device
     ids = _ids(tiny)
     n = ids.shape[1]
     logits, states = _run(tiny, ids)

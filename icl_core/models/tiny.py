@@ -125,9 +125,14 @@ class TinyModel:
     def hidden(self) -> int:
         return self.model.config.hidden_size
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
 
-def tiny_model(arch: str, seed: int = 0) -> TinyModel:
-    """Build a random-init tiny causal LM of `arch` in eval mode (deterministic per seed)."""
+
+def tiny_model(arch: str, seed: int = 0, device: str | torch.device = "cpu") -> TinyModel:
+    """Build a random-init tiny causal LM of `arch` in eval mode, fp32 on `device` (weights
+    initialised on CPU, so identical per seed on every device)."""
     from transformers import AutoModelForCausalLM
 
     tokenizer = tiny_tokenizer(add_bos=arch != "qwen2")
@@ -135,4 +140,4 @@ def tiny_model(arch: str, seed: int = 0) -> TinyModel:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    return TinyModel(arch=arch, model=model.eval(), tokenizer=tokenizer)
+    return TinyModel(arch=arch, model=model.to(device).eval(), tokenizer=tokenizer)
