@@ -33,6 +33,7 @@ from icl_core.errors import InterventionError, InvalidChoiceError, PromptTooLong
 from icl_core.interventions import RowEdit, capture_residual, check_layers, edit_residual
 from icl_core.models.architectures import architecture_of
 from icl_core.models.loading import decoder_layers
+from icl_core.tasks.task import first_line
 
 DECODE_CHOICES = ("all", "unmatched")
 # A teacher-forced argmax is trusted to be the one step-by-step decoding takes only if it beats
@@ -391,7 +392,7 @@ def generate(
                 tokens[r] = toks
         for r, i in enumerate(idx):
             text = tokenizer.decode(tokens[r], skip_special_tokens=True)
-            results[i] = Generation(text.split("\n")[0].strip(), text, tokens[r], last[r].cpu(),
+            results[i] = Generation(first_line(text), text, tokens[r], last[r].cpu(),
                                     tuple(scores[r]))  # fmt: skip
 
     for idx in _prefill_chunks(variants, n, n_layers, batch_size):

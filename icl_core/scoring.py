@@ -10,6 +10,7 @@ Exclusions are counted, never silently dropped.
 from __future__ import annotations
 
 from icl_core.errors import LayoutError, PromptTooLongError
+from icl_core.tasks.task import first_line
 
 OUTCOMES = ("transfer", "preserve", "source_copy", "malformed")
 EXCLUSIONS = (
@@ -27,10 +28,6 @@ def layout_exclusion(exc: LayoutError) -> str:
     """The exclusion reason of a prompt that could not be laid out or run: `too_long` beyond the
     model's context, `layout_error` otherwise."""
     return "too_long" if isinstance(exc, PromptTooLongError) else "layout_error"
-
-
-def first_line(output: str) -> str:
-    return output.split("\n")[0].strip()
 
 
 def classify(

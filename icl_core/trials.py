@@ -21,8 +21,9 @@ from icl_core.engine import (
 from icl_core.errors import LayoutError, PromptTooLongError
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
-from icl_core.scoring import classify, exclusion, first_line, layout_exclusion
+from icl_core.scoring import classify, exclusion, layout_exclusion
 from icl_core.tasks import TaskPair
+from icl_core.tasks.task import first_line
 
 ANSWER_MARGIN_TOKENS = 3
 

@@ -51,7 +51,7 @@ from icl_core.progress import Progress
 from icl_core.prompts import Layout, build_layout, map_positions, render
 from icl_core.prompts.paper_positions import PaperPositions, paper_positions
 from icl_core.records import TrialRecord
-from icl_core.scoring import classify, first_line, layout_exclusion
+from icl_core.scoring import classify, layout_exclusion
 from icl_core.tasks import (
     PAPER_TASKS,
     ICLExample,
@@ -64,6 +64,8 @@ from icl_core.tasks import (
     paper_task_names,
     sample_example,
 )
+from icl_core.tasks.paper_scoring import paper_first_line
+from icl_core.tasks.task import first_line
 from icl_core.trials import Condition
 
 PAPER_SET_NAMES = ("all_demo", "output_only", "input_only", "last_demo")
@@ -436,7 +438,7 @@ def run_paper_pair(lm: LoadedModel, cfg: PaperPatchingConfig, source: str, targe
                 records.append(TrialRecord(**row, outcome=None, excluded="position_out_of_range"))
                 continue
             outcome = score_outcome(cfg.scorer, source, target, gen.text, q, q)
-            output = gen.text.strip().split("\n")[0].strip()
+            output = paper_first_line(gen.text)
             records.append(TrialRecord(**row, outcome=outcome, output=output))
     return records
 

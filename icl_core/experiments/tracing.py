@@ -21,8 +21,9 @@ from icl_core.models.loading import LoadedModel
 from icl_core.progress import Progress
 from icl_core.prompts import build_layout, render
 from icl_core.records import TrialRecord
-from icl_core.scoring import first_line, layout_exclusion
+from icl_core.scoring import layout_exclusion
 from icl_core.tasks import PAPER_TASKS, derive_seed, sample_example
+from icl_core.tasks.task import first_line
 from icl_core.trials import ANSWER_MARGIN_TOKENS, answer_token_ids
 
 

@@ -7,6 +7,7 @@ import random
 import torch
 
 from icl_core.models.loading import LoadedModel
+from icl_core.tasks.task import first_line
 
 
 def uppercase_prompt(demos: list[str], query: str) -> str:
@@ -34,5 +35,5 @@ def uppercase_accuracy(
         out = lm.model.generate(**enc, max_new_tokens=8, do_sample=False,
                                 pad_token_id=lm.tokenizer.pad_token_id)  # fmt: skip
         text = lm.tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-        correct += text.split("\n")[0].strip() == chosen[k].upper()
+        correct += first_line(text) == chosen[k].upper()
     return correct, n

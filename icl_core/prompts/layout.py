@@ -174,15 +174,18 @@ def build_layout(prompt: Prompt, tokenizer) -> Layout:
 def _group(roles: list[str], prompt: Prompt) -> tuple[Span, ...]:
     """Consecutive runs of one role -> spans; every rendered part must own >= 1 token and be
     contiguous."""
-    spans: list[Span] = []
+    runs: list[tuple[str, int]] = []  # (role, first token) of each run
     for i, role in enumerate(roles):
-        if spans and spans[-1].role == role and spans[-1].end == i:
-            spans[-1] = Span(role, spans[-1].start, i + 1)
-        elif any(s.role == role for s in spans):
-            raise LayoutError(f"role {role} is split into non-contiguous tokens")
-        else:
-            spans.append(Span(role, i, i + 1))
-    missing = [c.role for c in prompt.spans if c.role not in {s.role for s in spans}]
+        if runs and runs[-1][0] == role:
+            continue
+        runs.append((role, i))
+    spans = [Span(role, start, end) for (role, start), (_, end)
+             in zip(runs, [*runs[1:], ("", len(roles))], strict=True)]  # fmt: skip
+    seen = {s.role for s in spans}
+    if len(seen) < len(spans):
+        split = next(s.role for i, s in enumerate(spans) if s.role in {t.role for t in spans[:i]})
+        raise LayoutError(f"role {split} is split into non-contiguous tokens")
+    missing = [c.role for c in prompt.spans if c.role not in seen]
     if missing:
         raise LayoutError(f"role(s) {missing} got no token of their own (merged into neighbours)")
     return tuple(spans)

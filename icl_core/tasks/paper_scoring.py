@@ -18,7 +18,7 @@ PAPER_OUTCOMES = ("transfer", "preserve", "neither")
 _LABELS = ("positive", "negative")
 
 
-def _first_line(output: str) -> str:
+def paper_first_line(output: str) -> str:
     """The paper's normalisation: strip, first line, strip."""
     return output.strip().split("\n")[0].strip()
 
@@ -44,7 +44,7 @@ def paper_score(task_name: str, output: str, x: str) -> str:
     Deliberately lenient where the paper was (see the module docstring).
     """
     task = paper_task(task_name)
-    pred = _first_line(output)
+    pred = paper_first_line(output)
     answer = task.answer_for(x)
     if task_name == "sentiment":
         lowered = pred.lower()

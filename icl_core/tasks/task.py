@@ -10,6 +10,12 @@ from icl_core.errors import InvalidChoiceError
 REGIMES = ("procedural", "numeric", "semantic")
 
 
+def first_line(output: str) -> str:
+    """The strict answer normalisation, the suite's one home for it: the first line of a model
+    output (split on "\\n"), stripped. (The paper protocol's own, `paper_scoring`, strips first.)"""
+    return output.split("\n")[0].strip()
+
+
 @dataclass(frozen=True)
 class Task:
     """An ICL task.
@@ -62,5 +68,5 @@ class Task:
         return self.answer_fn(x)
 
     def score(self, output: str, x: str) -> bool:
-        """Strict: the first line of ``output`` (split on "\\n"), stripped, equals answer(x)."""
-        return output.split("\n")[0].strip() == self.answer(x)
+        """Strict: ``first_line(output)`` equals answer(x)."""
+        return first_line(output) == self.answer(x)
