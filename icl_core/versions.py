@@ -10,7 +10,8 @@ moved code, docstrings) changes no version, so every stored result stays valid.
   conditions, controls and records). An experiment's key holds the versions of the modules it
   names (`code=(...)` where it is stored), so bumping one leaves the others' results valid.
 
-`tests/test_golden_records.py` fails when recorded outputs change while these are unchanged.
+`tests/integration/test_golden_records.py` fails when recorded outputs change while these are
+unchanged.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ ORGANISMS: dict[str, TrainingConfig] = {
     ),
 }
 # The verdicts each organism is built to produce (issue 18, fixed before it was trained): the
-# controls tier (`tests/test_organisms.py::test_planted_verdicts`) asserts them.
+# controls tier (`tests/integration/test_organisms.py::test_planted_verdicts`) asserts them.
 PLANTED: dict[str, dict[str, str]] = {
     "organism-distributed": {"C1": "holds", "C2": "holds"},
     "organism-localized": {"C1": "refuted"},

@@ -12,7 +12,7 @@ import pytest
 
 from icl_core.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pytest_claims(*args: str) -> subprocess.CompletedProcess:
@@ -25,6 +25,7 @@ def _pytest_claims(*args: str) -> subprocess.CompletedProcess:
     ("nosuchmodel", "unknown model 'nosuchmodel'; valid models: "),
     ("./no/such/folder", "model folder no/such/folder does not exist"),
 ])  # fmt: skip
+@pytest.mark.slow
 def test_pytest_claims_with_a_bad_model_is_a_usage_error(model, says):
     run = _pytest_claims("--model", model)
     out = run.stdout + run.stderr
@@ -38,6 +39,7 @@ def test_cli_with_a_missing_model_folder_is_a_usage_error(capsys):
     assert "model folder no/such/folder does not exist" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_run_at_once_with_no_report_and_says_how_to_resume(tmp_path):
     """SIGINT to the process group (as Ctrl-C sends it) while the parallel precompute runs."""
     import os
@@ -77,6 +79,7 @@ def test_ctrl_c_stops_a_run_at_once_with_no_report_and_says_how_to_resume(tmp_pa
     assert not (out / "report.md").exists()
 
 
+@pytest.mark.slow
 def test_pytest_claims_on_an_unsupported_architecture_is_a_usage_error(tmp_path):
     from transformers import T5Config, T5ForConditionalGeneration
 
@@ -110,6 +113,7 @@ def _cli(capsys, *argv: str) -> str:
     return err
 
 
+@pytest.mark.slow
 def test_a_folder_without_a_tokenizer_is_refused_by_every_entry_point(tmp_path, capsys):
     folder = _saved_tiny(tmp_path / "no-tokenizer", tokenizer=False)
     says = "has no tokenizer (none of tokenizer.json, tokenizer.model, vocab.json, vocab.txt)"
@@ -143,6 +147,7 @@ def _gguf(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_truncated_or_header_damaged_gguf_is_refused_with_its_sha256(tmp_path, capsys):
     from icl_core.models.acquire import sha256_file
 

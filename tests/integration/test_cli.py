@@ -52,6 +52,7 @@ def test_inspect_prompt_json_paper_protocol(capsys):
     assert target["paper_misplaced"] > 0  # Qwen merges "\n\n": the paper's count drifts
 
 
+@pytest.mark.slow
 def test_report_command_writes_a_report_from_the_store(tmp_path, monkeypatch, capsys):
     """`icl-claims report` on a local model folder: the report folder with its verdicts; a
     second call reads everything from the store."""

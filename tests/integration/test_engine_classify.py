@@ -129,6 +129,7 @@ def _check_case(tiny, seed: int) -> tuple[int, int, int]:
 _LEAN_SKIPS: list[int] = []
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("one_thread")
 def test_unmatched_equals_full_decoding(tiny):
     """8 seeds of a clean and 7 patched variants (random values, positions, layers, replace or

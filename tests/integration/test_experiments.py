@@ -73,6 +73,7 @@ def test_derived_position_sets():
         layout.position_set("output_lines@first2")
 
 
+@pytest.mark.slow
 def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     """Under protocol "paper" the suite runs the paper's patching (fixed demos, its positions)
     and counts every trial; claims not yet measured that way say so (inconclusive)."""

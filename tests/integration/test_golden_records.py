@@ -1,11 +1,12 @@
 """Golden records: a small patching experiment on the tiny model of each family, checked against
-outputs recorded in tests/golden/records.json together with the result versions.
+outputs recorded in tests/integration/golden/records.json together with the result versions.
 
 Outputs that change while ENGINE_VERSION / RESULT_VERSIONS stay equal fail: stored results
 would then answer for code that computes something else. Bump the version of the code that
 changed (icl_core/versions.py), then re-record with
 
-    ICL_UPDATE_GOLDEN=1 .venv/bin/pytest -p no:cacheprovider tests/test_golden_records.py
+    ICL_UPDATE_GOLDEN=1 .venv/bin/pytest -p no:cacheprovider \
+        tests/integration/test_golden_records.py
 
 Tiny random models answer every clean prompt wrongly, so the clean-target-wrong exclusion is
 bypassed (it would drop every trial); everything else runs as in a real experiment.
@@ -31,7 +32,10 @@ from icl_core.prompts.layout import tokenize_with_offsets
 from icl_core.scoring import exclusion
 
 GOLDEN = Path(__file__).parent / "golden" / "records.json"
-RERECORD = "ICL_UPDATE_GOLDEN=1 .venv/bin/pytest -p no:cacheprovider tests/test_golden_records.py"
+RERECORD = (
+    "ICL_UPDATE_GOLDEN=1 .venv/bin/pytest -p no:cacheprovider "
+    "tests/integration/test_golden_records.py"
+)
 CONFIGS = (
     PatchingConfig("golden", (("uppercase", "first_letter"), ("antonym", "length")),
                    ("output_only", "last_demo_token", "query"), (0, 2), n_trials=2, k=3),

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_a_claim_runs_with_sockets_blocked(tmp_path):
     """C6 on a tiny random model, from an empty cache, under `fixtures.no_network`."""
     from icl_core.models.tiny import tiny_model

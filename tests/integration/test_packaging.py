@@ -11,7 +11,7 @@ from pathlib import Path
 from fixtures import PLUGINS
 from icl_core.cli.run_cmd import claims_dir, pytest_argv
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_wheel_ships_the_claims_with_their_data_and_the_plugins(tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from icl_core.experiments import schedule
 from icl_core.experiments.profiles import HEADLINE, get_profile
 from icl_core.experiments.suite import ModelSuite
@@ -31,6 +33,7 @@ def test_plan_splits_each_model_into_pair_sweeps_and_the_rest():
     assert max(path, key=path.get) == head
 
 
+@pytest.mark.slow
 def test_precomputed_units_are_all_the_tests_need(tmp_path, monkeypatch):
     """Two worker processes compute every rigorous experiment of a model; a suite in this
     process then computes nothing (no store miss): the units are the ones the tests ask for."""
@@ -57,6 +60,7 @@ def test_precomputed_units_are_all_the_tests_need(tmp_path, monkeypatch):
     assert sum(m.startswith("schedule: done") for m in messages) == len(jobs)
 
 
+@pytest.mark.slow
 def test_a_failed_job_is_reported_and_its_dependents_are_not_run():
     profile = get_profile("ci")
     jobs = schedule.plan(["no-such-model-xyz"], profile, lambda m: 1.0)
@@ -72,6 +76,7 @@ def _die(job) -> float:
     os._exit(3)  # a worker killed mid-job (the OOM killer, kill -9)
 
 
+@pytest.mark.slow
 def test_a_dead_worker_fails_its_jobs_instead_of_hanging():
     profile = get_profile("ci")
     jobs = schedule.plan(["smollm2-135m"], profile, lambda m: 1.0)

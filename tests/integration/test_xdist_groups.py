@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 M1, M2 = "smollm2-135m", "gemma3-270m"  # registered names: checked, never loaded here
 
 
+@pytest.mark.slow
 def test_tests_of_one_model_share_a_worker(pytester: pytest.Pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makepyfile(test_m="def test_a(model_name):\n    pass\n\n\n"

@@ -1,5 +1,7 @@
 """Token layouts on every tokenizer: properties (hypothesis), role mapping, and bad input."""
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -116,3 +118,26 @@ def test_templates_render_and_bad_templates(any_tokenizer):
         Template("bad", (("input", "{x}"), ("output_label", ":"), ("output", "y")))
     with pytest.raises(UnknownNameError, match="paper"):
         get_template("chat")
+
+
+def test_roles_group_into_contiguous_spans_or_fail():
+    """`_group`: runs of one role become [start, end) spans; a role split in two runs, or a
+    rendered part with no token, is a LayoutError."""
+    from fixtures.tokenizers import get_tokenizer
+    from icl_core.prompts.layout import _group
+
+    prompt = render(sample_example("uppercase", 3, seed=1))
+    layout = build_layout(prompt, get_tokenizer("tiny-bos"))
+    roles = list(layout.roles)
+    assert _group(roles, prompt) == layout.spans
+    runs = [(role, len(list(run))) for role, run in itertools.groupby(roles)]
+    ends = list(itertools.accumulate(n for _, n in runs))
+    assert [(s.role, s.start, s.end) for s in layout.spans] == [
+        (role, end - n, end) for (role, n), end in zip(runs, ends, strict=True)
+    ]
+    with pytest.raises(LayoutError, match=f"role {roles[1]} is split"):
+        _group([*roles[:-1], roles[1]], prompt)
+    first = layout.span(roles[1])
+    merged = roles[: first.start] + ["bos"] * (first.end - first.start) + roles[first.end :]
+    with pytest.raises(LayoutError, match="got no token of their own"):
+        _group(merged, prompt)

@@ -18,6 +18,8 @@ from icl_core.report.html import render_html
 from icl_core.report.markdown import render_markdown
 from icl_core.report.tables import key_cells, verdict_matrix, verdict_table
 
+pytestmark = pytest.mark.slow  # the module's report (figures included) takes about 10 s to write
+
 MODELS = (("m-llama", "llama", 4), ("org/m-qwen", "qwen", 6))
 PROTOCOLS = ("rigorous", "paper")
 ODD_TASK = "up<per"  # must come out escaped in HTML

@@ -138,6 +138,7 @@ def _c2_rule(ks, ns):
     return v.status, {c.layer for c in v.open_cells}
 
 
+@pytest.mark.slow
 def test_zero_claim_errors_at_most_alpha_in_both_directions():
     """All 20 cells exactly at the margin: 'holds' (every cell shown below) at most alpha; one
     cell at the margin and 19 at zero: 'holds' at most alpha; all at the margin: 'refuted' at
@@ -184,6 +185,7 @@ def _c3_records(curve: np.ndarray, n: int, rng, corr: float = 0.9) -> list[Trial
     return rows
 
 
+@pytest.mark.slow
 def test_c3_errors_at_the_boundary():
     """Band layers (6-12 of 30) exactly delta below the peak layer 20: 'holds' at most alpha,
     counting a run as wrong if either of two looks (after 40 trials and at 120) says holds."""

@@ -232,6 +232,7 @@ def test_holm_known():
     st.lists(st.floats(0.0, 1.0), min_size=1, max_size=25),
     st.sampled_from([0.01, 0.05, 0.1]),
 )
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)  # multipletests takes ~20 ms a call
 def test_holm_matches_statsmodels(ps, alpha):
     reject, adj = holm(ps, alpha)
