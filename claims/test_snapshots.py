@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from icl_core import verdicts as V
+from icl_core.design import HEADLINE
 
 pytestmark = [pytest.mark.zoo, pytest.mark.slow]
 SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_snapshots.ambr"
 
 
 def key_figures(suite) -> dict:
-    best = V.best_cell(suite.multi_cells, V.pair_name(V.HEADLINE_PAIR))
+    best = V.best_cell(suite.multi_cells, V.pair_name(HEADLINE))
     return {
         "best_layer": suite.best_layer,
         "headline_all_demo_rate": None if best is None else round(best.rate, 2),

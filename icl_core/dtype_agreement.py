@@ -16,12 +16,12 @@ import time
 from dataclasses import asdict, dataclass
 
 from icl_core import verdicts as V
+from icl_core.design import HEADLINE, MULTI_SETS, SINGLE_SETS
 from icl_core.experiments.patching import PatchingConfig, run_pair
-from icl_core.experiments.profiles import HEADLINE
 from icl_core.models.loading import load_model
 from icl_core.records import TrialRecord, aggregate
 
-SWEEPS = (("multi_sweep", V.MULTI_SETS), ("single_sweep", V.SINGLE_SETS))
+SWEEPS = (("multi_sweep", MULTI_SETS), ("single_sweep", SINGLE_SETS))
 
 
 @dataclass(frozen=True)

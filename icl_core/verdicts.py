@@ -27,6 +27,13 @@ from icl_core.decisions import (
     at_most,
     combine,
 )
+from icl_core.design import (
+    DEMO_SINGLE_SETS,
+    HEADLINE,
+    SUBSET_DRAWS,
+    SUBSET_KS,
+    subset_set,
+)
 from icl_core.records import Cell, TrialRecord, Verdict
 from icl_core.stats import (
     binom_test_greater,
@@ -35,7 +42,6 @@ from icl_core.stats import (
 )
 from icl_core.stats.sequential import e_above, e_below, projected_trials, rate_e_values
 
-HEADLINE_PAIR = ("uppercase", "repeat_word")
 ZERO_MARGIN = 0.10  # C1, C2 (input_only), C8 (1-3 demos), C9
 HIGH_TRANSFER = 0.5  # C2, C8 (5 demos)
 DEPTH_WINDOW = (0.2, 0.4)  # C3
@@ -44,12 +50,6 @@ QUERY_DISRUPTION = 0.5  # C5: noise at the query disrupts >= 50% in the first ha
 DEMO_DISRUPTION = 0.10  # C5: noise at any single demo output token disrupts <= 10%
 PROBE_ACCURACY = 0.95  # C6
 MIN_MATRIX_TRIALS = 15  # C10: counted trials a pair needs before it is tested (80% power at 10%)
-MULTI_SETS = ("all_demo", "output_only", "input_only", "last_demo")
-SINGLE_SETS = ("demo0_output_last", "demo1_output_last", "demo2_output_last",
-               "demo3_output_last", "demo4_output_last", "last_separator", "query_first",
-               "query_input_last", "query_last")  # fmt: skip
-DEMO_SINGLE_SETS = tuple(s for s in SINGLE_SETS if s.startswith("demo"))
-CONTROLS = ("random_source", "noise_matched", "shuffled")
 PER_MODEL_CLAIMS = ("C1", "C2", "C3", "C3-peak", "C5", "C6", "C7", "C8", "C9", "C10")
 PAIR_CLAIMS = ("C1", "C2", "C3", "C3-peak")  # decided per sweep pair as well
 
@@ -93,7 +93,7 @@ def _by_layer(cells: Sequence[Cell], pair: str, position_set: str) -> dict[int, 
     return {c.layer: c for c in _select(cells, pair=pair, position_set=position_set)}
 
 
-def c2(multi: Sequence[Cell], model: str, protocol: str, pair=HEADLINE_PAIR) -> Verdict:
+def c2(multi: Sequence[Cell], model: str, protocol: str, pair=HEADLINE) -> Verdict:
     """C2: holds if at some layer L all_demo transfer is >= 50% and input_only <= 10% (each
     e-value >= n_layers / alpha: Bonferroni over the layer choice); refuted if at every layer
     all_demo is shown < 50% or input_only > 10% (each at 2 / alpha, intersection over layers).
@@ -216,7 +216,7 @@ def _sweep(multi_records, pair, n_layers, layers, source_clean_only):
 
 
 def c3(multi_records: Sequence[TrialRecord], model: str, protocol: str, n_layers: int,
-       pair=HEADLINE_PAIR, layers: Sequence[int] | None = None,
+       pair=HEADLINE, layers: Sequence[int] | None = None,
        source_clean_only: bool = True) -> Verdict:  # fmt: skip
     """C3 (a best layer lies near 30% depth), from all_demo transfer at every swept layer on
     the same trials: holds if some layer b at depth in [0.2, 0.4] transfers > 10% and is within
@@ -267,7 +267,7 @@ def _project(e_now: float, target: float, n: int) -> int | None:
 
 
 def c3_peak(multi_records: Sequence[TrialRecord], model: str, protocol: str, n_layers: int,
-            pair=HEADLINE_PAIR, layers: Sequence[int] | None = None,
+            pair=HEADLINE, layers: Sequence[int] | None = None,
             source_clean_only: bool = True) -> Verdict:  # fmt: skip
     """C3-peak (the peak is at ~30% depth, not earlier): refuted if some layer at depth < 0.2
     transfers > 10% and is within delta of every layer (e-values >= |early| / alpha); holds if
@@ -416,14 +416,6 @@ def c7(matrix: Sequence[Cell], similarities: Sequence[dict], model: str, protoco
         n_pairs=len(rows),
         n_tasks=len(tasks),
     )
-
-
-SUBSET_KS = (1, 2, 3, 5, 7, 10)
-SUBSET_DRAWS = 10
-
-
-def subset_set(k: int, s: int) -> str:
-    return f"output_lines@k{k}s{s}"
 
 
 def _subset_differences(records: Sequence[TrialRecord]) -> tuple[dict[float, int], int]:

@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from icl_core.experiments.profiles import HEADLINE, Profile
+from icl_core.design import HEADLINE
+from icl_core.experiments.profiles import Profile
 from icl_core.progress import print_progress
 
 # Relative cost of a job per million parameters (from the 2026-12-02 partial full run: the

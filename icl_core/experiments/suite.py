@@ -11,8 +11,16 @@ import math
 from collections.abc import Callable
 
 from icl_core import verdicts as V
+from icl_core.design import (
+    CONTROLS,
+    DEMO_SINGLE_SETS,
+    HEADLINE,
+    MULTI_SETS,
+    SINGLE_SETS,
+    THRESHOLD_SETS,
+)
 from icl_core.experiments.patching import PatchingConfig, run_patching
-from icl_core.experiments.profiles import HEADLINE, QUALIFYING_ACCURACY, Profile
+from icl_core.experiments.profiles import QUALIFYING_ACCURACY, Profile
 from icl_core.experiments.protocols import parse_protocol
 from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.experiments.units import get_or_compute_unit
@@ -28,12 +36,6 @@ NOT_UNDER_PAPER = ("C8",)  # thresholds: the release describes no threshold expe
 NOT_IN_ABLATIONS = ("C7", "C10")  # the pair matrix: rigorous and paper only
 C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
-THRESHOLD_SETS = tuple(V.subset_set(k, s) for k in V.SUBSET_KS for s in range(V.SUBSET_DRAWS)) + (
-    "output_lines",
-    "output_lines@last1",
-    "output_lines@last2",
-    "output_lines@last3",
-)
 Conditions = set[tuple[str, int]]
 
 
@@ -198,7 +200,7 @@ class ModelSuite:
         stored units are the same whichever pairs run beside it (and in whichever process)."""
         if pair not in self._multi:
             p = self.profile
-            self._multi[pair] = self._patching("multi_sweep", [pair], V.MULTI_SETS,
+            self._multi[pair] = self._patching("multi_sweep", [pair], MULTI_SETS,
                                                n=p.n_multi, cap=p.cap_multi,
                                                open_of=self._open_multi)  # fmt: skip
         return self._multi[pair]
@@ -208,7 +210,7 @@ class ModelSuite:
         if pair not in self._single:
             p = self.profile
             self.multi_of(pair)
-            self._single[pair] = self._patching("single_sweep", [pair], V.SINGLE_SETS,
+            self._single[pair] = self._patching("single_sweep", [pair], SINGLE_SETS,
                                                 n=p.n_single, cap=p.cap_single,
                                                 open_of=self._open_single)  # fmt: skip
         return self._single[pair]
@@ -242,7 +244,7 @@ class ModelSuite:
                 for c in V.at_most(self._pair_cells(records, pair), V.ZERO_MARGIN).open
             }
 
-        return [r for c in V.CONTROLS for r in self._patching(
+        return [r for c in CONTROLS for r in self._patching(
             "controls", [HEADLINE], ["all_demo"], (self.best_layer,), p.n_controls, c,
             cap=p.cap_controls, open_of=open_of)]  # fmt: skip
 
@@ -334,7 +336,7 @@ class ModelSuite:
         p = self.profile
         if self.spec.is_paper:
             return self._paper_tracing()
-        cfg = TracingConfig(p.tracing_tasks, ("query_input_last",) + V.DEMO_SINGLE_SETS,
+        cfg = TracingConfig(p.tracing_tasks, ("query_input_last",) + DEMO_SINGLE_SETS,
                             None, p.n_tracing, p.seed, protocol=self.protocol)  # fmt: skip
         return run_tracing(self.lm, cfg, self.store, self.progress)
 
@@ -529,7 +531,7 @@ class ModelSuite:
         """C5's (query position, single demo positions) under this protocol."""
         if self.spec.is_paper:
             return "query_first", ("last_demo_token",)
-        return "query_input_last", V.DEMO_SINGLE_SETS
+        return "query_input_last", DEMO_SINGLE_SETS
 
     def headline_figures(self) -> list[dict]:
         """One number per claim that the protocols can be compared on (SPEC 6 attribution),

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import torch
 
+from icl_core.design import HEADLINE
 from icl_core.experiments.competence import task_accuracy
 from icl_core.experiments.patching import PatchingConfig, run_patching
-from icl_core.experiments.profiles import HEADLINE
 from icl_core.interventions import RowEdit, capture_residual, edit_residual
 from icl_core.models.loading import LoadedModel
 from icl_core.organisms.training import ORGANISM_TASKS, PLANTED_SLOT

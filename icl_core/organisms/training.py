@@ -28,13 +28,13 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 
+from icl_core.design import SINGLE_SETS
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.interventions import RowEdit, capture_residual, edit_residual
 from icl_core.prompts.layout import build_layout
 from icl_core.prompts.mapping import map_positions
 from icl_core.prompts.render import render
 from icl_core.tasks import ICLExample, get_task, sample_example, sample_pair
-from icl_core.verdicts import SINGLE_SETS
 
 MECHANISMS = ("distributed", "localized")
 PLANTED_SLOT = "last_separator"  # the one position the localized organism reads the task from

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from icl_core import verdicts as V
+from icl_core import design
 from icl_core.cli.run_cmd import heaviest_first
 from icl_core.dtype_agreement import agreement_study
 from icl_core.models.tiny import tiny_model
@@ -15,7 +15,7 @@ def test_agreement_study_compares_every_condition_of_every_draw(tmp_path):
     tm.model.save_pretrained(tmp_path, safe_serialization=True)
     tm.tokenizer.save_pretrained(tmp_path)
     a = agreement_study(str(tmp_path), n_trials=2, device="cpu")
-    per_draw = (len(V.MULTI_SETS) + len(V.SINGLE_SETS)) * tm.n_layers
+    per_draw = (len(design.MULTI_SETS) + len(design.SINGLE_SETS)) * tm.n_layers
     assert a.compared == 2 * per_draw
     assert 0 <= a.transfer_identical <= a.transfer_compared <= a.compared
     assert 0 <= a.identical <= a.compared and not math.isnan(a.fraction)

@@ -6,6 +6,7 @@ import itertools
 import pytest
 
 from fixtures.models import tiny_loaded
+from icl_core import design
 from icl_core import verdicts as V
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.patching import PatchingConfig, run_pair, run_patching
@@ -79,7 +80,6 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     and counts every trial; claims not yet measured that way say so (inconclusive)."""
     from dataclasses import replace
 
-    from icl_core import verdicts as V
     from icl_core.experiments import paper_patching as P
     from icl_core.experiments.profiles import get_profile
     from icl_core.experiments.suite import ModelSuite
@@ -113,7 +113,7 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     (row,) = [f for f in suite.headline_figures() if f["claim"] == "C3"]
     assert row["layer"] == grid[0] and row["protocol"] == "paper"
     controls = suite.controls
-    assert {r.condition for r in controls} == {f"control={c}" for c in V.CONTROLS}
+    assert {r.condition for r in controls} == {f"control={c}" for c in design.CONTROLS}
     assert {r.layer for r in controls} == {suite.best_layer}
     assert suite.verdict("C9").status in ("holds", "refuted", "inconclusive")
 
@@ -178,7 +178,7 @@ def test_rigorous_sweep_runs_in_rounds_on_undecided_conditions(tiny_lm, monkeypa
     assert later and all(c.n_trials == 10 and len(c.pairs) == 1 for c in later)
     assert len({c.seed for c in later if c.pairs == (bad,)}) == len(
         [c for c in later if c.pairs == (bad,)])  # one fresh seed per round  # fmt: skip
-    assert all(set(c.conditions) <= {(ps, L) for ps in V.MULTI_SETS
+    assert all(set(c.conditions) <= {(ps, L) for ps in design.MULTI_SETS
                                      for L in range(tiny_lm.info.n_layers)}
                for c in later)  # fmt: skip
     assert all(ps in ("all_demo", "input_only") for c in later for ps, _ in c.conditions)

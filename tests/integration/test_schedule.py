@@ -7,8 +7,9 @@ import dataclasses
 
 import pytest
 
+from icl_core.design import HEADLINE
 from icl_core.experiments import schedule
-from icl_core.experiments.profiles import HEADLINE, get_profile
+from icl_core.experiments.profiles import get_profile
 from icl_core.experiments.suite import ModelSuite
 from icl_core.models.loading import load_model
 from icl_core.models.tiny import tiny_model

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from icl_core import design
 from icl_core import verdicts as V
 from icl_core.decisions import at_least, at_most
 from icl_core.records import TrialRecord, aggregate
@@ -156,7 +157,7 @@ def _tracing(query_correct, demo_correct, n=40, layers=10):
     out = []
     for L in range(layers):
         for ps, k in [("query_input_last", query_correct)] + [
-            (s, demo_correct) for s in V.DEMO_SINGLE_SETS
+            (s, demo_correct) for s in design.DEMO_SINGLE_SETS
         ]:
             out += [rec(L, ps, "correct" if i < k else "incorrect", i, "tracing") for i in range(n)]
     return aggregate(out)
@@ -203,8 +204,8 @@ def _thresholds(k_of_size, demos, n=60, positions=16):
     """Threshold records: trial i transfers at subset size k iff i < k_of_size(k, n); the
     output-line sets have `positions` positions."""
     out = []
-    sets = [(V.subset_set(k, s), k_of_size(k, n)) for k in V.SUBSET_KS
-            for s in range(V.SUBSET_DRAWS)]  # fmt: skip
+    sets = [(design.subset_set(k, s), k_of_size(k, n)) for k in design.SUBSET_KS
+            for s in range(design.SUBSET_DRAWS)]  # fmt: skip
     sets += [("output_lines", demos[3])] + [(f"output_lines@last{m}", demos[m - 1])
                                              for m in (1, 2, 3)]  # fmt: skip
     for name, k in sets:
@@ -226,8 +227,9 @@ def test_c8():
 
 
 def test_c9_and_c10():
-    ok = cells([r for c in V.CONTROLS for r in trials(3, "all_demo", 0, 40, experiment="controls",
-                                                      condition=f"control={c}")])  # fmt: skip
+    ok = cells([r for c in design.CONTROLS
+                for r in trials(3, "all_demo", 0, 40, experiment="controls",
+                                condition=f"control={c}")])  # fmt: skip
     assert V.c9(ok, "m", "rigorous").status == "holds"
     bad = cells(trials(3, "all_demo", 22, 40, experiment="controls", condition="control=shuffled"))
     assert V.c9(ok + bad, "m", "rigorous").status == "refuted"
