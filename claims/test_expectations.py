@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 from fixtures.options import PROFILES
-from icl_core import verdicts as V
+from icl_core.claim_registry import CLAIMS as REGISTRY
 from icl_core.experiments.protocols import parse_protocol
 
-CLAIMS = set(V.PER_MODEL_CLAIMS) | {"C4"}
+CLAIMS = set(REGISTRY)
 PAIR_KEY = re.compile(r"^(?P<claim>[\w-]+)(\[(?P<pair>\w+->\w+)\])?$")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from icl_core import verdicts as V
+from icl_core.claim_registry import PER_MODEL_CLAIMS
 from icl_core.design import HEADLINE
 
 pytestmark = [pytest.mark.zoo, pytest.mark.slow]
@@ -22,7 +23,7 @@ def key_figures(suite) -> dict:
         "best_layer": suite.best_layer,
         "headline_all_demo_rate": None if best is None else round(best.rate, 2),
         "headline_all_demo_n": None if best is None else best.n,
-        "verdicts": {c: suite.verdict(c).status for c in V.PER_MODEL_CLAIMS},
+        "verdicts": {c: suite.verdict(c).status for c in PER_MODEL_CLAIMS},
     }
 
 

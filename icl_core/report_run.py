@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from icl_core import verdicts as V
+from icl_core.claim_registry import CLAIMS, PAIR_CLAIMS, PER_MODEL_CLAIMS
 from icl_core.experiments.profiles import Profile
 from icl_core.experiments.suite import ModelSuite
 from icl_core.models.loading import load_model
@@ -56,12 +57,12 @@ def build_report(
         for protocol in protocols:
             s = ModelSuite(lm, profile, protocol, store, progress)
             suites.append(s)
-            per_claim = {c: s.verdict(c) for c in V.PER_MODEL_CLAIMS}
+            per_claim = {c: s.verdict(c) for c in PER_MODEL_CLAIMS}
             verdicts += per_claim.values()
             if len(s.sweep_pairs) > 1:  # and each sweep pair's own verdict
                 verdicts += [dataclasses.replace(s.verdict(c, pair),
                                                  claim=f"{c}[{V.pair_name(pair)}]")
-                             for c in V.PAIR_CLAIMS for pair in s.sweep_pairs]  # fmt: skip
+                             for c in PAIR_CLAIMS for pair in s.sweep_pairs]  # fmt: skip
             rec = s.records()
             records += rec
             patching = [r for r in rec if r.experiment != "tracing"]
@@ -78,7 +79,7 @@ def build_report(
         per_model = {s.model: (s.lm.info.family, s.verdict("C2"), s.verdict("C3"))
                      for s in suites if s.protocol == protocol}  # fmt: skip
         for family in sorted({f for f, _, _ in per_model.values()}):
-            verdicts.append(V.c4(per_model, family, protocol))
+            verdicts.append(CLAIMS["C4"].decide_family(per_model, family, protocol))
     env = environment(profile, suites, extra or {})
     return write_report(out, records, cells, verdicts, env,
                         extra_tables={"probes": probes, "best_layers": best_layers,

@@ -6,7 +6,8 @@ or a fixed-N exact test, so a verdict errs with probability <= ALPHA in each dir
 when the suite draws trials in rounds until a rule decides (anytime validity). A choice among
 layers (a best layer) is paid for by Bonferroni over the layers. Patching claims read trials
 whose clean source prompt was answered correctly (the mechanism, not the model's competence).
-Power per rule: claims/README.md.
+Power per rule: claims/README.md. Each claim's statement, paper figure and measurement are
+declared in `icl_core.claim_registry`, which calls these rules.
 """
 
 from __future__ import annotations
@@ -50,28 +51,11 @@ QUERY_DISRUPTION = 0.5  # C5: noise at the query disrupts >= 50% in the first ha
 DEMO_DISRUPTION = 0.10  # C5: noise at any single demo output token disrupts <= 10%
 PROBE_ACCURACY = 0.95  # C6
 MIN_MATRIX_TRIALS = 15  # C10: counted trials a pair needs before it is tested (80% power at 10%)
-PER_MODEL_CLAIMS = ("C1", "C2", "C3", "C3-peak", "C5", "C6", "C7", "C8", "C9", "C10")
-PAIR_CLAIMS = ("C1", "C2", "C3", "C3-peak")  # decided per sweep pair as well
-
-PAPER = {
-    "C1": "0% transfer at all 28 layers of Llama-3.2-3B; 0% [0, 7%] at L14",
-    "C2": "uppercase->repeat_word at L8: all_demo 96% [87, 99], output_only 94% [84, 98], "
-    "input_only 0% [0, 7], N=50",
-    "C3": "best layers 8/28, 5/16, 8/28, 8/26 (~30% depth)",
-    "C3-peak": "the peak is at ~30% depth, not in the earliest layers",
-    "C4": "upper->repeat best-layer transfer 0.90 / 0.60 / 0.90 / 0.40 (N=10)",
-    "C5": "query noise disrupts 53-100% in early-middle layers; 0% at single demo positions",
-    "C6": "nearest-centroid probe 100% at demo positions, 83% at query (L12)",
-    "C7": "r = -0.05 (surface) vs r = 0.31 (representation), 56 pairs",
-    "C8": "1-7 output positions ~0%, 10 -> 10%, all -> 90%; 1-3 source demos 0%, 5 -> 93%",
-    "C9": "random source, noise, shuffled positions: 0% (its own data: shuffled 55%)",
-    "C10": "7 of 56 pairs >= 50% at L8",
-}
 
 
 def _verdict(claim: str, model: str, protocol: str, d: Decision, **details) -> Verdict:
     details.update(e_values=d.e_values, projected_trials=d.projected)
-    return Verdict(claim, model, protocol, d.status, d.reason, PAPER[claim], details, d.open)
+    return Verdict(claim, model, protocol, d.status, d.reason, "", details, d.open)
 
 
 def _select(cells: Sequence[Cell], **where) -> list[Cell]:
@@ -311,8 +295,8 @@ def c4(per_model: dict[str, tuple[str, Verdict, Verdict]], family: str, protocol
         status = REFUTED
     else:
         status = INCONCLUSIVE
-    return Verdict("C4", f"family:{family}", protocol, status, figure or "no model",
-                   PAPER["C4"], {"models": list(models)})  # fmt: skip
+    return Verdict("C4", f"family:{family}", protocol, status, figure or "no model", "",
+                   {"models": list(models)})  # fmt: skip
 
 
 def c5(tracing: Sequence[Cell], model: str, protocol: str, n_layers: int,

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 
 from icl_core import verdicts as V
+from icl_core.claim_registry import PER_MODEL_CLAIMS, get_claim
 from icl_core.design import (
     CONTROLS,
     DEMO_SINGLE_SETS,
@@ -32,8 +33,6 @@ from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS, derive_seed
 
 MAX_DRAW_FACTOR = 4  # a sequential experiment draws at most this many times its cap per pair
-NOT_UNDER_PAPER = ("C8",)  # thresholds: the release describes no threshold experiment
-NOT_IN_ABLATIONS = ("C7", "C10")  # the pair matrix: rigorous and paper only
 C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
 Conditions = set[tuple[str, int]]
@@ -474,57 +473,30 @@ class ModelSuite:
 
     # -- verdicts ----------------------------------------------------------------------
     def verdict(self, claim: str, pair: tuple[str, str] | None = None) -> Verdict:
-        """The claim's verdict on this model; `pair`: one sweep pair only (C1, C2, C3,
-        C3-peak), else the model's verdict (C1 over every sweep pair that transfers; C2, C3,
-        C3-peak on the headline pair)."""
-        m, pr = self.model, self.protocol
-        if self.spec.is_paper and claim in NOT_UNDER_PAPER:
-            return Verdict(claim, m, pr, "inconclusive", "not measured under the paper "
-                           "protocol: the release describes no threshold experiment to "
-                           "reproduce (rigorous only)", V.PAPER[claim])  # fmt: skip
-        if self.spec.is_ablation and claim in NOT_IN_ABLATIONS:
-            return Verdict(claim, m, pr, "inconclusive", "the pair matrix is measured under "
-                           "the rigorous and paper protocols only", V.PAPER[claim])  # fmt: skip
-        return self._verdict(claim, pair)
-
-    def _verdict(self, claim: str, pair: tuple[str, str] | None) -> Verdict:
-        m, pr, p = self.model, self.protocol, self.profile
-        if claim in V.PAIR_CLAIMS and pair is not None and pair not in self.sweep_pairs:
-            raise ValueError(f"pair {pair} is not swept by profile {p.name!r} under "
-                             f"{pr}: {list(self.sweep_pairs)}")  # fmt: skip
-        sweep = dict(n_layers=self.n_layers, pair=pair or HEADLINE, layers=self.sweep_layers,
-                     source_clean_only=not self.spec.is_paper)  # fmt: skip
-        match claim:
-            case "C1":
-                pairs = None if pair is None else [V.pair_name(pair)]
-                v, rows = V.c1(self.cells(self.single), self.multi_cells, m, pr, pairs), self.single
-            case "C2":
-                v, rows = V.c2(self.multi_cells, m, pr, pair or HEADLINE), self.multi
-            case "C3":
-                v, rows = V.c3(self.multi, m, pr, **sweep), self.multi
-            case "C3-peak":
-                v, rows = V.c3_peak(self.multi, m, pr, **sweep), self.multi
-            case "C5":
-                v, rows = V.c5(aggregate(self.tracing), m, pr, self.n_layers,
-                               *self.tracing_sets), self.tracing  # fmt: skip
-            case "C6":
-                return V.c6(self.c6_probes, m, pr, self.best_layer)
-            case "C7":
-                v, rows = V.c7(self.cells(self.matrix), self.similarity, m, pr, p.seed), self.matrix
-            case "C8":
-                v, rows = V.c8(self.cells(self.thresholds), self.thresholds, m, pr), self.thresholds
-            case "C9":
-                v, rows = V.c9(self.cells(self.controls), m, pr), self.controls
-            case "C10":
-                qualified = None if self.spec.is_paper else self.qualified_pairs
-                v, rows = V.c10(self.cells(self.matrix), m, pr, qualified), self.matrix
-            case _:
-                raise ValueError(f"claim {claim!r} is not a per-model claim (C4 spans models); "
-                                 f"valid: {V.PER_MODEL_CLAIMS}")  # fmt: skip
-        if pair is not None:
-            rows = [r for r in rows if r.pair == V.pair_name(pair)]
-        v.details.update(trial_counts(rows))
-        return v
+        """The claim's verdict on this model, decided as its declaration in
+        `icl_core.claim_registry` says; `pair`: one sweep pair only (the claims of scope
+        "pair": C1, C2, C3, C3-peak), else the model's verdict (C1 over every sweep pair that
+        transfers; C2, C3, C3-peak on the headline pair)."""
+        spec = get_claim(claim)
+        if spec.scope == "family":
+            raise ValueError(f"claim {claim!r} spans models; valid per-model claims: "
+                             f"{PER_MODEL_CLAIMS}")  # fmt: skip
+        kinds = [k for k, is_kind in (("paper", self.spec.is_paper),
+                                      ("ablation", self.spec.is_ablation)) if is_kind]  # fmt: skip
+        for kind in kinds:  # an ablation is a paper protocol too
+            if kind in spec.not_measured:
+                return spec.with_paper(Verdict(claim, self.model, self.protocol, "inconclusive",
+                                               f"not measured under the {self.protocol} "
+                                               f"protocol: {spec.not_measured[kind]}"))  # fmt: skip
+        if spec.scope == "pair" and pair is not None and pair not in self.sweep_pairs:
+            raise ValueError(f"pair {pair} is not swept by profile {self.profile.name!r} under "
+                             f"{self.protocol}: {list(self.sweep_pairs)}")  # fmt: skip
+        v, rows = spec.decide(self, pair)
+        if rows is not None:  # None: the claim reads no patching trials (C6's probes)
+            if pair is not None:
+                rows = [r for r in rows if r.pair == V.pair_name(pair)]
+            v.details.update(trial_counts(rows))
+        return spec.with_paper(v)
 
     @property
     def tracing_sets(self) -> tuple[str, tuple[str, ...]]:

@@ -128,7 +128,9 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     assert {r.protocol for r in sampled.multi} == {"paper+demos=sampled"}
     assert seen[-1].layers == grid and seen[-1].demos == "sampled"  # ablations sweep the grid
     assert sampled.probe_protocol == "rigorous" and suite.probe_protocol == "paper"
-    assert sampled.verdict("C10").figure.startswith("the pair matrix is measured")
+    assert sampled.verdict("C10").figure.startswith(
+        "not measured under the paper+demos=sampled protocol: the pair matrix is measured"
+    )
 
     noised = ModelSuite(tiny_lm, profile, "paper+noise=sigma3")
     n_cfg = len(seen)

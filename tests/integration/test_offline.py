@@ -23,8 +23,8 @@ def test_a_claim_runs_with_sockets_blocked(tmp_path):
     tm.model.save_pretrained(folder, safe_serialization=True)
     tm.tokenizer.save_pretrained(folder)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "claims/test_c06_probes.py", "-p", "no:cacheprovider",
-         "-p", "fixtures.no_network", "-rA", "--model", str(folder),
+        [sys.executable, "-m", "pytest", "claims/test_claims.py", "-k", "C06",
+         "-p", "no:cacheprovider", "-p", "fixtures.no_network", "-rA", "--model", str(folder),
          "--profile", "ci", "--device", "cpu"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "ICL_CLAIMS_CACHE": str(tmp_path / "cache")},

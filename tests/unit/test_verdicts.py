@@ -4,8 +4,6 @@ is refuted on data that contradict it, and is inconclusive on too little data.""
 import random
 from dataclasses import replace
 
-import pytest
-
 from icl_core import design
 from icl_core import verdicts as V
 from icl_core.decisions import at_least, at_most
@@ -244,8 +242,3 @@ def test_c9_and_c10():
     one_each = cells([r for p in pairs for r in trials(3, "all_demo", 1, 1, experiment="matrix",
                                                        pair=p)])  # fmt: skip
     assert V.c10(one_each, "m", "rigorous").status == "inconclusive"  # n = 1 decides nothing
-
-
-@pytest.mark.parametrize("claim", V.PER_MODEL_CLAIMS)
-def test_every_claim_has_the_papers_figure(claim):
-    assert V.PAPER[claim]

@@ -1,0 +1,52 @@
+"""The paper's claims as tests: one per declaration in `icl_core.claim_registry`, which holds
+each claim's statement, the paper's figure, what is measured and its rule (thresholds and error
+control are stated with the rule in `icl_core.verdicts`). Holds -> pass; refuted -> fail with
+the figures; inconclusive -> skip with the reason (`claims/_verdict.py`). A claim of scope
+"pair" runs once per sweep pair of the profile, one of scope "model" once per model, C4 once
+per family of the run's models. Select claims with -k and their zero-padded ids (`-k C01`)."""
+
+import pytest
+
+from claims._verdict import check, check_pair
+from icl_core.claim_registry import CLAIMS
+from icl_core.models.loading import load_model
+
+pytestmark = [pytest.mark.zoo, pytest.mark.slow]
+
+
+def _declared(scope: str) -> list:
+    return [pytest.param(c, id=c.test_id, marks=pytest.mark.claim(c.id))
+            for c in CLAIMS.values() if c.scope == scope]  # fmt: skip
+
+
+@pytest.mark.parametrize("claim", _declared("pair"))
+def test_claim_on_pair(suite, claim, sweep_pair):
+    """The claim on one sweep pair of the model."""
+    check_pair(suite, claim.id, sweep_pair)
+
+
+@pytest.mark.parametrize("claim", _declared("model"))
+def test_claim(suite, claim):
+    """The claim on the model."""
+    check(suite.verdict(claim.id))
+
+
+@pytest.mark.parametrize("claim", _declared("family"))
+def test_claim_on_family(claim, family, protocol, pytestconfig, store):
+    """The claim on a family, from the verdicts of the run's models of that family."""
+    from claims.conftest import _SUITES, _progress
+    from fixtures.options import selected_families
+    from icl_core.experiments.profiles import get_profile
+    from icl_core.experiments.suite import ModelSuite
+
+    profile = get_profile(pytestconfig.getoption("--profile"))
+    per_model = {}
+    for name in selected_families(pytestconfig)[family]:
+        key = (name, protocol, profile.name)
+        if key not in _SUITES:
+            lm = load_model(name, pytestconfig.getoption("--device"),
+                            pytestconfig.getoption("--dtype"))  # fmt: skip
+            _SUITES[key] = ModelSuite(lm, profile, protocol, store, _progress)
+        s = _SUITES[key]
+        per_model[s.model] = (s.lm.info.family, s.verdict("C2"), s.verdict("C3"))
+    check(claim.decide_family(per_model, family, protocol))
