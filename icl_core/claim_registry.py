@@ -33,8 +33,9 @@ _ID = re.compile(r"^C(?P<n>[1-9][0-9]?)(?P<suffix>-[a-z]+)?$")
 class Claim:
     """One claim. `statement`: one sentence; `paper`: the paper's figure; `measurement`: what
     the suite measures; `rule`: the deciding function in `icl_core.verdicts`; `decide(suite,
-    pair)`: its verdict on one model and the trial records it read (None for family claims);
-    `not_measured`: protocol kind -> why that protocol does not measure it."""
+    pair)`: its verdict on one model and the trial records it read (None where it reads none,
+    as C6's probes), itself None for a family claim (`decide_family`); `not_measured`:
+    protocol kind -> why that protocol does not measure it."""
 
     id: str
     statement: str
@@ -55,7 +56,8 @@ class Claim:
                 problems.append(f"{name} must be a non-empty sentence ending with '.'")
         if not self.paper.strip():
             problems.append("paper must quote the paper's figure")
-        if getattr(V, self.rule.__name__, None) is not self.rule or not self.rule.__doc__:
+        name = getattr(self.rule, "__name__", "")
+        if getattr(V, name, None) is not self.rule or not self.rule.__doc__:
             problems.append("rule must be a documented function of icl_core.verdicts")
         if self.scope not in SCOPES:
             problems.append(f"scope must be one of {SCOPES}")
