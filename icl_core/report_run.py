@@ -49,6 +49,7 @@ def build_report(
     write the report folder. Experiments missing from the store are computed; `progress`
     receives a line per unit of work (stored or computed)."""
     from icl_core.report import write_report
+    from icl_core.report.headline import headline_figures
 
     store = ResultsStore()
     suites, verdicts, records, cells, probes, best_layers, figures = [], [], [], [], [], [], []
@@ -69,7 +70,7 @@ def build_report(
             cells += s.cells(patching)
             cells += aggregate([r for r in rec if r.experiment == "tracing"])
             probes += [{**r, "protocol": protocol} for r in s.probes]
-            figures += s.headline_figures()
+            figures += headline_figures(s)
             c3 = per_claim["C3"].details
             best_layers.append({"model": s.model, "protocol": protocol, "best_layer": s.best_layer,
                                 "n_layers": s.n_layers, "depth": s.best_layer / s.n_layers,

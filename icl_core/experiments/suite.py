@@ -33,7 +33,6 @@ from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS, derive_seed
 
 MAX_DRAW_FACTOR = 4  # a sequential experiment draws at most this many times its cap per pair
-C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
 Conditions = set[tuple[str, int]]
 
@@ -504,63 +503,6 @@ class ModelSuite:
         if self.spec.is_paper:
             return "query_first", ("last_demo_token",)
         return "query_input_last", DEMO_SINGLE_SETS
-
-    def headline_figures(self) -> list[dict]:
-        """One number per claim that the protocols can be compared on (SPEC 6 attribution),
-        each a row {model, protocol, claim, figure, value, k, n, ci_low, ci_high, layer,
-        what}; `value` is a rate (Wilson 95% interval) except C3's depth (interval: the
-        bootstrap interval of the argmax layer, as depths). Claims not measured under this
-        protocol are left out; "C2 (all valid trials)" repeats C2 without the source-competence
-        filter (rigorous only). C1: the highest transfer at the paper's single positions
-        (last demo token, first query token; rigorous counterparts demo4_output_last,
-        last_separator and query_first) over the swept layers of the headline pair. C2:
-        all_demo at the best layer. C5: the lowest query-noise disruption in the first half
-        of depth. C6: the nearest-centroid probe at the last demo token, best layer. C9: the
-        highest control transfer."""
-        rows: list[dict] = []
-
-        def add(claim, what, value, k=None, n=None, lo=None, hi=None, layer=None):
-            rows.append(dict(model=self.model, protocol=self.protocol, claim=claim,
-                             what=what, value=value, k=k, n=n, ci_low=lo, ci_high=hi,
-                             layer=layer))  # fmt: skip
-
-        def add_cell(claim, what, c):
-            add(claim, what, c.rate, c.k, c.n, c.ci_low, c.ci_high, c.layer)
-
-        pair = V.pair_name(HEADLINE)
-        singles = [c for c in self.cells(self.single) if c.pair == pair and c.n
-                   and c.position_set in C1_POSITIONS]  # fmt: skip
-        if singles:
-            top = max(singles, key=lambda c: (c.rate, -c.layer))
-            add_cell("C1", f"max single-position transfer ({top.position_set})", top)
-        best = V.best_cell(self.multi_cells, pair)
-        if best is not None:
-            add_cell("C2", "all_demo transfer at the best layer", best)
-        c3 = self.verdict("C3").details
-        if "best_layer" in c3:
-            add("C3", "depth of the best layer", c3["depth"], c3["k"], c3["n"],
-                layer=c3["best_layer"])  # fmt: skip
-        if not self.spec.is_paper:  # SPEC 5.4: also over every valid trial, competent or not
-            every = V.best_cell(aggregate(self.multi), pair)
-            if every is not None:
-                add_cell("C2 (all valid trials)", "all_demo transfer at its best layer, "
-                         "clean source right or wrong", every)  # fmt: skip
-        early = [c for c in aggregate(self.tracing) if c.position_set == self.tracing_sets[0]
-                 and c.layer / self.n_layers < 0.5 and c.n]  # fmt: skip
-        if early:
-            top = max(early, key=lambda c: (c.rate, -c.layer))
-            add("C5", f"lowest query-noise disruption, first half of depth ({top.condition})",
-                1 - top.rate, top.n - top.k, top.n, 1 - top.ci_high, 1 - top.ci_low,
-                top.layer)  # fmt: skip
-        for r in self.c6_probes:
-            if r["probe"] == "centroid" and r["n"]:
-                add("C6", "nearest-centroid probe at the last demo token", r["accuracy"], r["k"],
-                    r["n"], r["ci_low"], r["ci_high"], r["layer"])  # fmt: skip
-        controls = [c for c in self.cells(self.controls) if c.n]
-        if controls:
-            top = max(controls, key=lambda c: c.rate)
-            add_cell("C9", f"max control transfer ({top.condition.split('=')[-1]})", top)
-        return rows
 
     def records(self) -> list[TrialRecord]:
         """Every trial record computed so far (for reports)."""

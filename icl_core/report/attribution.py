@@ -2,8 +2,8 @@
 protocols, and the ablations that attribute the difference to one ingredient of the paper's
 protocol at a time.
 
-Input rows are `ModelSuite.headline_figures()`: one number per (model, protocol, claim) with
-k, n and interval. Rate changes carry Newcombe 95% intervals; C3 (a depth) carries none.
+Input rows are `report.headline.headline_figures(suite)`: one number per (model, protocol,
+claim) with k, n and interval. Rate changes carry Newcombe 95% intervals; C3 (a depth) carries none.
 """
 
 from __future__ import annotations

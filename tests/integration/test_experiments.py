@@ -14,6 +14,7 @@ from icl_core.experiments.tracing import TracingConfig, layer_noise_scale, run_t
 from icl_core.models.tiny import tiny_tokenizer
 from icl_core.prompts import build_layout, render
 from icl_core.records import aggregate
+from icl_core.report.headline import headline_figures
 from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS, sample_example
 
@@ -104,13 +105,13 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     assert {r.position_set for r in tracing} == {"query_first", "last_demo_token"}
     assert {r.layer for r in tracing} == set(grid) and {r.protocol for r in tracing} == {"paper"}
     assert suite.verdict("C5").status == "inconclusive"  # a random model: all clean-wrong
-    figures = {f["claim"]: f for f in suite.headline_figures()}
+    figures = {f["claim"]: f for f in headline_figures(suite)}
     assert {"C1", "C2", "C9"} <= set(figures) and "C8" not in figures
     assert all(f["protocol"] == "paper" and f["n"] for f in figures.values())
     c3 = Verdict("C3", "m", "paper", "holds", "", "", {"best_layer": grid[0], "k": 2, "n": 2,
                  "depth": grid[0] / suite.n_layers, "ci_layers": [grid[0], grid[0]]})  # fmt: skip
     monkeypatch.setattr(suite, "verdict", lambda claim: c3)
-    (row,) = [f for f in suite.headline_figures() if f["claim"] == "C3"]
+    (row,) = [f for f in headline_figures(suite) if f["claim"] == "C3"]
     assert row["layer"] == grid[0] and row["protocol"] == "paper"
     controls = suite.controls
     assert {r.condition for r in controls} == {f"control={c}" for c in design.CONTROLS}
