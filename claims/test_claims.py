@@ -8,7 +8,7 @@ per family of the run's models. Select claims with -k and their zero-padded ids 
 import pytest
 
 from claims._verdict import check, check_pair
-from icl_core.claim_registry import CLAIMS
+from icl_core.claim_registry import CLAIMS, family_inputs
 from icl_core.models.loading import load_model
 
 pytestmark = [pytest.mark.zoo, pytest.mark.slow]
@@ -40,13 +40,12 @@ def test_claim_on_family(claim, family, protocol, pytestconfig, store):
     from icl_core.experiments.suite import ModelSuite
 
     profile = get_profile(pytestconfig.getoption("--profile"))
-    per_model = {}
+    suites = []
     for name in selected_families(pytestconfig)[family]:
         key = (name, protocol, profile.name)
         if key not in _SUITES:
             lm = load_model(name, pytestconfig.getoption("--device"),
                             pytestconfig.getoption("--dtype"))  # fmt: skip
             _SUITES[key] = ModelSuite(lm, profile, protocol, store, _progress)
-        s = _SUITES[key]
-        per_model[s.model] = (s.lm.info.family, s.verdict("C2"), s.verdict("C3"))
-    check(claim.decide_family(per_model, family, protocol))
+        suites.append(_SUITES[key])
+    check(claim.decide_family(family_inputs(suites), family, protocol))

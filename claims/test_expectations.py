@@ -5,8 +5,8 @@ import json
 import re
 from pathlib import Path
 
-from fixtures.options import PROFILES
 from icl_core.claim_registry import CLAIMS as REGISTRY
+from icl_core.experiments.profiles import PROFILES
 from icl_core.experiments.protocols import parse_protocol
 
 CLAIMS = set(REGISTRY)

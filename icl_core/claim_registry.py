@@ -75,8 +75,7 @@ class Claim:
         return f"C{int(m['n']):02d}{m['suffix'] or ''}"
 
     def decide_family(self, per_model: dict, family: str, protocol: str) -> Verdict:
-        """A family claim's verdict from its models' verdicts (`per_model`: model -> (family,
-        C2 verdict, C3 verdict))."""
+        """A family claim's verdict from its models' verdicts (`per_model`: `family_inputs`)."""
         if self.scope != "family":
             raise ValueError(f"claim {self.id!r} is decided per {self.scope}, not per family")
         return self.with_paper(self.rule(per_model, family, protocol))
@@ -202,6 +201,12 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in (
 )}  # fmt: skip
 PER_MODEL_CLAIMS = tuple(c for c, claim in CLAIMS.items() if claim.scope != "family")
 PAIR_CLAIMS = tuple(c for c, claim in CLAIMS.items() if claim.scope == "pair")
+
+
+def family_inputs(suites: list[ModelSuite]) -> dict[str, tuple[str, Verdict, Verdict]]:
+    """C4's input from the run's suites of one protocol: model -> (family, C2 verdict, C3
+    verdict)."""
+    return {s.model: (s.lm.info.family, s.verdict("C2"), s.verdict("C3")) for s in suites}
 
 
 def get_claim(claim: str) -> Claim:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from icl_core import verdicts as V
-from icl_core.claim_registry import CLAIMS, PAIR_CLAIMS, PER_MODEL_CLAIMS
+from icl_core.claim_registry import CLAIMS, PAIR_CLAIMS, PER_MODEL_CLAIMS, family_inputs
 from icl_core.experiments.profiles import Profile
 from icl_core.experiments.suite import ModelSuite
 from icl_core.models.loading import load_model
@@ -77,8 +77,7 @@ def build_report(
                                 "band_layer": c3.get("band_layer"),
                                 "c3_status": per_claim["C3"].status})  # fmt: skip
     for protocol in protocols:
-        per_model = {s.model: (s.lm.info.family, s.verdict("C2"), s.verdict("C3"))
-                     for s in suites if s.protocol == protocol}  # fmt: skip
+        per_model = family_inputs([s for s in suites if s.protocol == protocol])
         for family in sorted({f for f, _, _ in per_model.values()}):
             verdicts.append(CLAIMS["C4"].decide_family(per_model, family, protocol))
     env = environment(profile, suites, extra or {})

@@ -9,7 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-from icl_core.experiments.profiles import PROFILES, get_profile
+from icl_core.experiments.profiles import PROFILES, RUN_PROFILE, get_profile
 from icl_core.experiments.protocols import CHOICES as PROTOCOL_CHOICES
 from icl_core.experiments.protocols import expand_protocols
 from icl_core.progress import print_progress
@@ -18,7 +18,7 @@ from icl_core.progress import print_progress
 def add_selection(p: argparse.ArgumentParser) -> None:
     """The options that choose what a run covers and where its report goes."""
     p.add_argument("--models", nargs="+", metavar="NAME", help="default: the profile's models")
-    p.add_argument("--profile", default="full", choices=list(PROFILES))
+    p.add_argument("--profile", default=RUN_PROFILE, choices=list(PROFILES))
     p.add_argument("--protocol", default="rigorous", choices=PROTOCOL_CHOICES,
                    help="both: rigorous, paper and the paper protocol with each ingredient "
                         "switched alone (the ablations)")  # fmt: skip

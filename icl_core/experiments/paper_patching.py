@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from icl_core.design import third_task
 from icl_core.engine import CleanRun, PromptEdit, clean_prefill, generate
 from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
 from icl_core.experiments.patching import CONTROLS, control_transform
@@ -53,7 +54,6 @@ from icl_core.prompts.paper_positions import PaperPositions, paper_positions
 from icl_core.records import TrialRecord
 from icl_core.scoring import classify, layout_exclusion
 from icl_core.tasks import (
-    PAPER_TASKS,
     ICLExample,
     derive_seed,
     get_task,
@@ -367,12 +367,6 @@ def _layers(lm: LoadedModel, cfg: PaperPatchingConfig) -> tuple[int, ...]:
     return layers
 
 
-def third_task(source: str, target: str) -> str:
-    """The random-source control's task: the first of the paper's eight tasks that is
-    neither."""
-    return next(t for t in PAPER_TASKS if t not in (source, target))
-
-
 def _sources(lm, cfg, source: str, i: int, query: str, layers, cached: list[PaperPrompt] | None
              ) -> list[PaperPrompt]:  # fmt: skip
     """The source prompts of trial i: the shared mean prompts (`cached` once built), or the
@@ -463,5 +457,5 @@ __all__ = [
     "INGREDIENTS", "PAPER_SET_NAMES", "PAPER_SINGLES", "POSITION_SETS", "ROLE_SET_NAMES",
     "PaperPatchingConfig", "PaperPrompt", "PatchPlan", "capture", "clean_correct",
     "paper_layer_grid", "paper_noise_sigmas", "patch_plan", "prompt_example",
-    "run_paper_pair", "run_paper_patching", "score_outcome", "task_answer", "third_task",
+    "run_paper_pair", "run_paper_patching", "score_outcome", "task_answer",
 ]  # fmt: skip

@@ -13,12 +13,13 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 
+from icl_core.design import third_task
 from icl_core.errors import InvalidChoiceError
 from icl_core.experiments.units import run_units
 from icl_core.models.loading import LoadedModel
 from icl_core.progress import Progress
 from icl_core.records import TrialRecord
-from icl_core.tasks import PAPER_TASKS, TaskPair, derive_seed, get_task, sample_example, sample_pair
+from icl_core.tasks import TaskPair, derive_seed, get_task, sample_example, sample_pair
 from icl_core.tasks.sampling import shared_input_capacity
 from icl_core.trials import Condition, ConditionResult, PreparedPair, prepare_pair, run_conditions
 
@@ -66,20 +67,11 @@ class PatchingConfig:
         return d
 
 
-def _third_task(source: str, target: str, query: str) -> str:
-    """The first paper task other than source/target that accepts the query (random-source
-    control)."""
-    for name in PAPER_TASKS:
-        if name not in (source, target) and get_task(name).accepts(query):
-            return name
-    raise InvalidChoiceError(f"no third task accepts the query {query!r}")
-
-
 def _control_pair(pair: TaskPair, cfg: PatchingConfig, seed: int) -> TaskPair:
     """Random-source control: the source prompt comes from a third task C (same demo inputs
     where C accepts them); transfer is still scored against the original source's answer."""
     s, t = pair.source.task, pair.target.task
-    third = _third_task(s, t, pair.target.query)
+    third = third_task(s, t, pair.target.query)
     try:
         c_pair = sample_pair(third, t, cfg.k, seed, shared_inputs=True,
                              distinct_queries=cfg.distinct_queries)  # fmt: skip

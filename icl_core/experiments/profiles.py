@@ -152,6 +152,10 @@ PROFILES: dict[str, Profile] = {
 }  # fmt: skip
 
 
+TEST_PROFILE = "ci"  # pytest's default: quick, for CI (its verdicts stay mostly inconclusive)
+RUN_PROFILE = "full"  # `icl-claims run` / `make run`'s default: the decisive one
+
+
 def get_profile(name: str) -> Profile:
     if name not in PROFILES:
         raise UnknownNameError("profile", name, PROFILES)

@@ -9,6 +9,7 @@ import torch
 
 import icl_core.experiments.paper_patching as pp
 from fixtures.models import tiny_loaded
+from icl_core.design import third_task
 from icl_core.engine import Generation
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.paper_patching import (
@@ -248,7 +249,8 @@ def test_controls_under_the_paper_protocol(llama, monkeypatch):
     vectors; each is named in the condition, and bad names are refused."""
     with pytest.raises(InvalidChoiceError, match="shuffled"):
         PaperPatchingConfig("x", (("uppercase", "repeat_word"),), control="shuffle")
-    assert pp.third_task("uppercase", "repeat_word") == "first_letter"
+    assert third_task("uppercase", "repeat_word") == "first_letter"  # the release's rule
+    assert third_task("uppercase", "repeat_word", "12") == "linear_2x"  # rigorous: accepts it
     base = PaperPatchingConfig("x", (("uppercase", "repeat_word"),), ("all_demo",), layers=(1,),
                                n_trials=1, **FAST)  # fmt: skip
     edits = {}

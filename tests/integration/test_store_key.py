@@ -171,8 +171,8 @@ def test_a_refactor_leaves_keys_unchanged(
     """Renaming a private function and editing docstrings (as a refactor does) changes no key,
     and building a key reads no source file of the package."""
     key = result_key(setup_hash(base), "exp", CONFIG, code_version("patching"))
-    monkeypatch.setattr(patching, "_pick_third_task", patching._third_task, raising=False)
-    monkeypatch.delattr(patching, "_third_task")
+    monkeypatch.setattr(patching, "_pair_records", patching._records, raising=False)
+    monkeypatch.delattr(patching, "_records")
     monkeypatch.setattr(patching.run_pair, "__doc__", "reworded")
     package = Path(icl_core.__file__).resolve().parent
     real_open = builtins.open
