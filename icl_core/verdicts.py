@@ -468,9 +468,14 @@ def c10(matrix: Sequence[Cell], model: str, protocol: str,
     """C10 (fixed N, exact): over the ordered pairs qualified before the run (`qualified`;
     default every pair) with >= MIN_MATRIX_TRIALS counted trials, a one-sided exact binomial
     test per pair against 50%, Bonferroni over those pairs. Holds if more than half of them are
-    shown below 50%; refuted if at least half are shown at or above 50%; else inconclusive."""
+    shown below 50%; refuted if at least half are shown at or above 50%; else inconclusive,
+    projecting the counted trials still missing for every qualified pair to be tested (a
+    fixed-N test: none once all are)."""
     rows = [c for c in matrix if c.n and (qualified is None or c.pair in qualified)]
     tested = [c for c in rows if c.n >= MIN_MATRIX_TRIALS]
+    counted = {c.pair: c.n for c in rows}
+    missing = sum(max(0, MIN_MATRIX_TRIALS - counted.get(pair, 0))
+                  for pair in (qualified if qualified is not None else counted))  # fmt: skip
     m = max(len(tested), 1)
     no = [c.pair for c in tested if binom_test_less(c.k, c.n, 0.5) <= ALPHA / m]
     yes = [c.pair for c in tested if binom_test_greater(c.k, c.n, 0.5) <= ALPHA / m]
@@ -487,7 +492,7 @@ def c10(matrix: Sequence[Cell], model: str, protocol: str,
     elif len(yes) >= total / 2:
         d = Decision(REFUTED, fig)
     else:
-        d = Decision(INCONCLUSIVE, fig)
+        d = Decision(INCONCLUSIVE, fig, projected=missing or None)
     return _verdict(
         "C10", model, protocol, d, n_pairs=total, n_tested=len(tested), transferring=point
     )

@@ -241,4 +241,11 @@ def test_c9_and_c10():
     assert V.c10(many, "m", "rigorous").status == "refuted"
     one_each = cells([r for p in pairs for r in trials(3, "all_demo", 1, 1, experiment="matrix",
                                                        pair=p)])  # fmt: skip
-    assert V.c10(one_each, "m", "rigorous").status == "inconclusive"  # n = 1 decides nothing
+    undecided = V.c10(one_each, "m", "rigorous")
+    assert undecided.status == "inconclusive"  # n = 1 decides nothing
+    assert undecided.details["projected_trials"] == len(pairs) * (V.MIN_MATRIX_TRIALS - 1)
+    qualified = [V.pair_name(p) for p in pairs] + ["never->drawn"]
+    assert V.c10(one_each, "m", "rigorous", qualified).details["projected_trials"] == (
+        len(pairs) * (V.MIN_MATRIX_TRIALS - 1) + V.MIN_MATRIX_TRIALS
+    )
+    assert V.c10(many, "m", "rigorous").details["projected_trials"] is None
