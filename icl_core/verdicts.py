@@ -132,12 +132,22 @@ def transfer_gate(multi: Sequence[Cell], pair: str) -> str:
     return INCONCLUSIVE
 
 
+def _gate_projection(multi: Sequence[Cell], pair: str) -> int | None:
+    """Further counted all_demo trials for `pair`'s `transfer_gate` to hold, at the observed
+    rate of its most promising layer (None: no layer points above 10%)."""
+    cells = _select(multi, pair=pair, position_set="all_demo")
+    needs = [projected_trials({1.0: c.k, 0.0: c.n - c.k}, ZERO_MARGIN, len(cells) / ALPHA,
+                              "above") for c in cells]  # fmt: skip
+    return min((x for x in needs if x is not None), default=None)
+
+
 def c1(single: Sequence[Cell], multi: Sequence[Cell], model: str, protocol: str,
        pairs: Sequence[str] | None = None) -> Verdict:  # fmt: skip
     """C1: on the `pairs` (default: all) that transfer under all_demo patching
     (`transfer_gate`), every single position at every layer transfers <= 10%: holds if every
     cell's e-value reaches 1 / alpha; refuted if one cell's e-value for > 10% reaches
-    cells / alpha (Bonferroni over every cell of every gated pair)."""
+    cells / alpha (Bonferroni over every cell of every gated pair). While no pair is gated,
+    the projection is the all_demo trials the nearest gate needs."""
     pairs = sorted({c.pair for c in multi}) if pairs is None else list(pairs)
     gates = {p: transfer_gate(multi, p) for p in pairs}
     gated = [p for p, g in gates.items() if g == HOLDS]
@@ -146,7 +156,9 @@ def c1(single: Sequence[Cell], multi: Sequence[Cell], model: str, protocol: str,
         why = ("not yet shown to transfer under all_demo patching: " + ", ".join(waiting)
                if waiting else "no pair transfers under all_demo patching (every layer shown "
                f"<= {ZERO_MARGIN:.0%}): a matched comparison is impossible")  # fmt: skip
-        return _verdict("C1", model, protocol, Decision(INCONCLUSIVE, why), pairs=[])
+        near = [x for x in (_gate_projection(multi, p) for p in waiting) if x is not None]
+        d = Decision(INCONCLUSIVE, why, projected=min(near, default=None))
+        return _verdict("C1", model, protocol, d, pairs=[])
     d = at_most([c for c in single if c.pair in gated], ZERO_MARGIN)
     if d.status == HOLDS and waiting:
         d = Decision(INCONCLUSIVE, d.reason + "; pairs not yet gated: " + ", ".join(waiting),

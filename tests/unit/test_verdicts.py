@@ -75,6 +75,15 @@ def test_c1_matched_comparison():
     assert V.c1(some, multi, "m", "rigorous").status == "refuted"
     no_transfer = cells(_multi(0, 0))
     assert V.c1(zero, no_transfer, "m", "rigorous").status == "inconclusive"
+    assert V.c1(zero, no_transfer, "m", "rigorous").details["projected_trials"] is None
+    # a gate not yet passed (2/3 at the best layer) projects the all_demo trials it needs
+    waiting = V.c1(zero, cells(_multi(2, 0, n=3)), "m", "rigorous")
+    assert waiting.status == "inconclusive" and "not yet shown to transfer" in waiting.figure
+    need = waiting.details["projected_trials"]
+    assert need is not None and need > 0
+    n = 3 * -(-(3 + need) // 3)  # that many counted trials at exactly the observed 2/3 pass
+    assert V.transfer_gate(cells(_multi(2 * n // 3, 0, n=n)), V.pair_name(PAIR)) == V.HOLDS
+    assert V.transfer_gate(cells(_multi(2, 0, n=3)), V.pair_name(PAIR)) == V.INCONCLUSIVE
 
 
 def test_c3_depth_window():
