@@ -476,26 +476,27 @@ class ModelSuite:
         `icl_core.claim_registry` says; `pair`: one sweep pair only (the claims of scope
         "pair": C1, C2, C3, C3-peak), else the model's verdict (C1 over every sweep pair that
         transfers; C2, C3, C3-peak on the headline pair)."""
-        spec = get_claim(claim)
-        if spec.scope == "family":
+        declared = get_claim(claim)
+        if declared.scope == "family":
             raise ValueError(f"claim {claim!r} spans models; valid per-model claims: "
                              f"{PER_MODEL_CLAIMS}")  # fmt: skip
         kinds = [k for k, is_kind in (("paper", self.spec.is_paper),
                                       ("ablation", self.spec.is_ablation)) if is_kind]  # fmt: skip
         for kind in kinds:  # an ablation is a paper protocol too
-            if kind in spec.not_measured:
-                return spec.with_paper(Verdict(claim, self.model, self.protocol, "inconclusive",
-                                               f"not measured under the {self.protocol} "
-                                               f"protocol: {spec.not_measured[kind]}"))  # fmt: skip
-        if spec.scope == "pair" and pair is not None and pair not in self.sweep_pairs:
+            if kind in declared.not_measured:
+                why = f"not measured under the {self.protocol} protocol: "
+                return declared.with_paper(Verdict(claim, self.model, self.protocol,
+                                                   "inconclusive",
+                                                   why + declared.not_measured[kind]))  # fmt: skip
+        if declared.scope == "pair" and pair is not None and pair not in self.sweep_pairs:
             raise ValueError(f"pair {pair} is not swept by profile {self.profile.name!r} under "
                              f"{self.protocol}: {list(self.sweep_pairs)}")  # fmt: skip
-        v, rows = spec.decide(self, pair)
+        v, rows = declared.decide(self, pair)
         if rows is not None:  # None: the claim reads no patching trials (C6's probes)
             if pair is not None:
                 rows = [r for r in rows if r.pair == V.pair_name(pair)]
             v.details.update(trial_counts(rows))
-        return spec.with_paper(v)
+        return declared.with_paper(v)
 
     @property
     def tracing_sets(self) -> tuple[str, tuple[str, ...]]:

@@ -16,17 +16,16 @@ C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_sep
 
 
 def headline_figures(suite: ModelSuite) -> list[dict]:
-    """One number per claim that the protocols can be compared on (SPEC 6 attribution),
-    each a row {model, protocol, claim, figure, value, k, n, ci_low, ci_high, layer,
-    what}; `value` is a rate (Wilson 95% interval) except C3's depth (interval: the
-    bootstrap interval of the argmax layer, as depths). Claims not measured under this
-    protocol are left out; "C2 (all valid trials)" repeats C2 without the source-competence
-    filter (rigorous only). C1: the highest transfer at the paper's single positions
-    (last demo token, first query token; rigorous counterparts demo4_output_last,
-    last_separator and query_first) over the swept layers of the headline pair. C2:
-    all_demo at the best layer. C5: the lowest query-noise disruption in the first half
-    of depth. C6: the nearest-centroid probe at the last demo token, best layer. C9: the
-    highest control transfer."""
+    """The headline figures of `suite` (one model under one protocol), each a row {model, protocol,
+    claim, figure, value, k, n, ci_low, ci_high, layer, what}; `value` is a rate (Wilson 95%
+    interval) except C3's depth (interval: the bootstrap interval of the argmax layer, as
+    depths). Claims not measured under this protocol are left out; "C2 (all valid trials)"
+    repeats C2 without the source-competence filter (rigorous only). C1: the highest
+    transfer at the paper's single positions (last demo token, first query token; rigorous
+    counterparts demo4_output_last, last_separator and query_first) over the swept layers of
+    the headline pair. C2: all_demo at the best layer. C5: the lowest query-noise disruption
+    in the first half of depth. C6: the nearest-centroid probe at the last demo token, best
+    layer. C9: the highest control transfer."""
     rows: list[dict] = []
 
     def add(claim, what, value, k=None, n=None, lo=None, hi=None, layer=None):
