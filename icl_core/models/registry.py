@@ -118,11 +118,11 @@ ZOO: tuple[ModelSpec, ...] = (
 # training figures and mechanism checks are in each folder's organism.json.
 ORGANISM_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("organism-distributed", "organism", 8, 64, "organism", trial_scale=8,
-              weights_sha256="611ca151199add5a553b5956b1e02d722e797ab3210f02e308fa70873f549135",
+              weights_sha256="3c9be8d743252f7c0b465bdb7dd64cb9451467c52f6ee85e9ab75f006d0512ee",
               parameters_m=1,
               notes="task read from all demos together, from layer 3 on (planted: C1 holds)"),
     ModelSpec("organism-localized", "organism", 8, 64, "organism", trial_scale=8,
-              weights_sha256="5a1a207bc8903b83d0cebeb665664857b38cfba755f300a4e0fb96fd1bc13051",
+              weights_sha256="262e4f5bae903fd489b1356d5cbafb44e9f151f87c268ba48927dd163c0b824a",
               parameters_m=1,
               notes="task read through the last separator only, from layer 5 on (planted: C1 "
                     "refuted)"),

@@ -15,7 +15,7 @@ Mechanisms (`MECHANISMS`):
   `query_layer` on: a patch of the slot at layers `read_layer - 1` to `query_layer - 1`
   carries the source's task and nothing in the target overwrites it.
 
-Deterministic for a given `TrainingConfig` on one machine (one thread, fixed seeds); float
+Deterministic for a given `TrainingConfig` on one machine (fixed seeds and thread count); float
 results may differ in the last bits across CPUs, so the shipped folders' SHA-256 identifies them.
 """
 
@@ -48,7 +48,7 @@ class TrainingConfig:
     mechanism: str
     seed: int = 0
     shared_steps: int = 600  # plain-loss steps first, shared by organisms with equal configs
-    steps: int = 900  # then steps with the mechanism's loss
+    steps: int = 600  # then steps with the mechanism's loss
     batch: int = 32
     lr: float = 3e-3
     warmup: int = 100
