@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from icl_core import verdicts as V
 from icl_core.claim_registry import PER_MODEL_CLAIMS, get_claim
+from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED, at_most
 from icl_core.design import (
     CONTROLS,
     DEMO_SINGLE_SETS,
@@ -177,20 +178,20 @@ class ModelSuite:
         out = {(c.position_set, c.layer) for c in c2.open_cells}
         sweeps = (V.c3, V.c3_peak)
         gate = V.transfer_gate(cells, V.pair_name(pair))
-        if gate == V.REFUTED:  # nothing transfers: C3 and C3-peak can never decide
+        if gate == REFUTED:  # nothing transfers: C3 and C3-peak can never decide
             return out
-        if gate == V.INCONCLUSIVE or any(
+        if gate == INCONCLUSIVE or any(
             f(records, self.model, self.protocol, self.n_layers, pair,
-              self.sweep_layers).status == V.INCONCLUSIVE for f in sweeps):  # fmt: skip
+              self.sweep_layers).status == INCONCLUSIVE for f in sweeps):  # fmt: skip
             out |= {("all_demo", L) for L in self.sweep_layers}
         return out
 
     def _open_single(self, records: list[TrialRecord], pair: tuple[str, str]) -> Conditions:
         """C1's undecided cells of a pair shown to transfer (nothing for a pair whose gate is
         not passed: C1 is not measured on it)."""
-        if V.transfer_gate(self.cells(self.multi_of(pair)), V.pair_name(pair)) != V.HOLDS:
+        if V.transfer_gate(self.cells(self.multi_of(pair)), V.pair_name(pair)) != HOLDS:
             return set()
-        d = V.at_most(self._pair_cells(records, pair), V.ZERO_MARGIN)
+        d = at_most(self._pair_cells(records, pair), V.ZERO_MARGIN)
         return {(c.position_set, c.layer) for c in d.open}
 
     def multi_of(self, pair: tuple[str, str]) -> list[TrialRecord]:
@@ -239,7 +240,7 @@ class ModelSuite:
         def open_of(records, pair) -> Conditions:
             return {
                 (c.position_set, c.layer)
-                for c in V.at_most(self._pair_cells(records, pair), V.ZERO_MARGIN).open
+                for c in at_most(self._pair_cells(records, pair), V.ZERO_MARGIN).open
             }
 
         return [r for c in CONTROLS for r in self._patching(
@@ -254,7 +255,7 @@ class ModelSuite:
 
         def open_of(records, pair) -> Conditions:
             v = V.c8(self.cells(records), records, self.model, self.protocol)
-            undecided = v.status == V.INCONCLUSIVE
+            undecided = v.status == INCONCLUSIVE
             return {(s, self.best_layer) for s in THRESHOLD_SETS} if undecided else set()
 
         return self._patching("thresholds", [HEADLINE], THRESHOLD_SETS, (self.best_layer,),
@@ -406,7 +407,7 @@ class ModelSuite:
         if (
             self.probe_protocol != "rigorous"
             or held + p.n_probe_prompts > p.cap_probe_prompts
-            or V.c6(first, self.model, self.protocol, layer).status != V.INCONCLUSIVE
+            or V.c6(first, self.model, self.protocol, layer).status != INCONCLUSIVE
         ):
             return first  # fmt: skip
         base = {"tasks": list(PAPER_TASKS), "n_prompts": p.n_probe_prompts, "seed": p.seed,
@@ -425,7 +426,7 @@ class ModelSuite:
             rows = [dict(r, k=r["k"] + scored["correct"][r["probe"]], n=r["n"] + scored["n"])
                     for r in rows]  # fmt: skip
             start, held = start + p.n_probe_prompts, held + p.n_probe_prompts
-            if V.c6(rows, self.model, self.protocol, layer).status != V.INCONCLUSIVE:
+            if V.c6(rows, self.model, self.protocol, layer).status != INCONCLUSIVE:
                 break
         return [dict(r, accuracy=r["k"] / r["n"], **dict(zip(("ci_low", "ci_high"),
                      wilson_interval(r["k"], r["n"]), strict=True))) if r["n"] else r

@@ -8,6 +8,7 @@ import pytest
 from fixtures.models import tiny_loaded
 from icl_core import design
 from icl_core import verdicts as V
+from icl_core.decisions import HOLDS, INCONCLUSIVE
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.patching import PatchingConfig, run_pair, run_patching
 from icl_core.experiments.tracing import TracingConfig, layer_noise_scale, run_task
@@ -282,7 +283,7 @@ def test_c6_scores_rounds_of_fresh_prompts_while_undecided(tiny_lm, tmp_path, mo
     def undecided(rows, model, protocol, layer):
         calls.append(sum(r["n"] for r in rows))
         v = real_c6(rows, model, protocol, layer)
-        return Verdict(v.claim, v.model, v.protocol, V.INCONCLUSIVE, v.figure, v.paper)
+        return Verdict(v.claim, v.model, v.protocol, INCONCLUSIVE, v.figure, v.paper)
 
     monkeypatch.setattr(V, "c6", undecided)
     profile = replace(get_profile("ci"), n_probe_prompts=4, cap_probe_prompts=2 + 4 + 4)
@@ -309,7 +310,7 @@ def test_c6_scores_rounds_of_fresh_prompts_while_undecided(tiny_lm, tmp_path, mo
 
     def decided_(rows, model, protocol, layer):
         v = real_c6(rows, model, protocol, layer)
-        return Verdict(v.claim, v.model, v.protocol, V.HOLDS, v.figure, v.paper)
+        return Verdict(v.claim, v.model, v.protocol, HOLDS, v.figure, v.paper)
 
     monkeypatch.setattr(V, "c6", decided_)
     decided = S.ModelSuite(tiny_lm, replace(profile, n_probe_prompts=6), "rigorous", store)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from icl_core import design
 from icl_core import verdicts as V
-from icl_core.decisions import at_least, at_most
+from icl_core.decisions import HOLDS, INCONCLUSIVE, at_least, at_most
 from icl_core.records import TrialRecord, aggregate
 
 PAIR = ("uppercase", "repeat_word")
@@ -82,8 +82,8 @@ def test_c1_matched_comparison():
     need = waiting.details["projected_trials"]
     assert need is not None and need > 0
     n = 3 * -(-(3 + need) // 3)  # that many counted trials at exactly the observed 2/3 pass
-    assert V.transfer_gate(cells(_multi(2 * n // 3, 0, n=n)), V.pair_name(PAIR)) == V.HOLDS
-    assert V.transfer_gate(cells(_multi(2, 0, n=3)), V.pair_name(PAIR)) == V.INCONCLUSIVE
+    assert V.transfer_gate(cells(_multi(2 * n // 3, 0, n=n)), V.pair_name(PAIR)) == HOLDS
+    assert V.transfer_gate(cells(_multi(2, 0, n=3)), V.pair_name(PAIR)) == INCONCLUSIVE
 
 
 def test_c3_depth_window():
