@@ -5,7 +5,7 @@ greedy output the teacher-forced continuations do not prove, and returns exactly
 import pytest
 import torch
 
-from icl_core import engine
+from icl_core import engine, forced_scoring
 from icl_core.bench import MULTI_SETS
 from icl_core.engine import PromptEdit, clean_prefill, generate
 from icl_core.errors import InvalidChoiceError
@@ -55,7 +55,7 @@ def _proven(gens, conts, budget: int, tokenizer) -> tuple[int, int]:
     memo: dict[int, bool] = {}
 
     def stop(t: int) -> bool:
-        return engine._is_stop(tokenizer, t, memo)
+        return forced_scoring.is_stop(tokenizer, t, memo)
 
     def proves(toks: tuple[int, ...], filled: bool) -> bool:
         return any(
@@ -103,7 +103,7 @@ def _check_case(tiny, seed: int) -> tuple[int, int, int]:
         tok = _Eos(tok, eos)
         outs = [o[: o.index(eos) + 1] if eos in o else o for o in outs]
     memo: dict[int, bool] = {}
-    own = [o[:-1] if engine._is_stop(tok, o[-1], memo) else o for o in outs]
+    own = [o[:-1] if forced_scoring.is_stop(tok, o[-1], memo) else o for o in outs]
     conts = [own[row], own[1 + seed % 7], own[0][:-1] or (7,), (*own[2], 5, 6)]
     conts = [c for c in conts if c] + [tuple(torch.randint(3, 300, (2,), generator=gen).tolist())]
     full = generate(tiny.model, tok, ids, variants, budget, conts, **kw)
@@ -158,7 +158,7 @@ def test_near_ties_are_decoded(monkeypatch):
     tiny = get_tiny("llama")
     ids = tiny.tokenizer(PROMPT).input_ids
     (g,) = generate(tiny.model, tiny.tokenizer, ids, [[]], 3)
-    monkeypatch.setattr(engine, "TIE_RTOL", float("inf"))
+    monkeypatch.setattr(forced_scoring, "TIE_RTOL", float("inf"))
     decoded = _counting(monkeypatch)
     (h,) = generate(tiny.model, tiny.tokenizer, ids, [[]], 3, [g.token_ids], decode="unmatched")
     assert decoded == [1] and h.token_ids == g.token_ids
