@@ -18,7 +18,7 @@ import pytest
 from icl_core import store as store_mod
 from icl_core.cli import main
 from icl_core.errors import ICLClaimsError, UnknownNameError
-from icl_core.store import ResultsStore, code_version, is_current_version, result_key
+from icl_core.store import ResultsStore, code_version, is_current_version, result_key, results_store
 from icl_core.versions import RESULT_VERSIONS
 
 CONFIG = {"task": "antonym", "layers": (0, 3, 5), "k": 4, "temp": 0.5, "seed": None, "bf": True}
@@ -256,7 +256,7 @@ def test_failed_write_leaves_no_entry_and_no_temp_file(
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError(f"simulated crash in os.{victim}")
 
-    monkeypatch.setattr(store_mod.os, victim, boom)
+    monkeypatch.setattr(results_store.os, victim, boom)
     with pytest.raises(OSError, match="simulated crash"):
         rs.put(key, PAYLOAD)
     with pytest.raises(OSError, match="simulated crash"):
@@ -275,7 +275,7 @@ def test_failed_overwrite_keeps_the_previous_entry(
     def boom(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store_mod.os, "replace", boom)
+    monkeypatch.setattr(results_store.os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
         rs.put(key, ["new"])
     monkeypatch.undo()
@@ -405,7 +405,7 @@ def test_code_version_names_every_module_it_is_given() -> None:
 def test_every_stored_experiment_module_has_a_result_version() -> None:
     """Each `code=(...)` an experiment is stored under names modules of RESULT_VERSIONS (else
     storing it raises UnknownNameError at run time)."""
-    experiments = Path(store_mod.__file__).parent / "experiments"
+    experiments = Path(store_mod.__file__).parents[1] / "experiments"
     named = {
         name
         for path in experiments.glob("*.py")

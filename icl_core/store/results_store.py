@@ -1,36 +1,5 @@
-"""On-disk results cache: one JSON file per experiment unit, keyed by what determines it.
-
-An experiment unit's result (a JSON-serialisable payload, typically a list of per-trial dicts)
-is stored under `result_key(setup, experiment, config, version)`, so it is computed once per
-(setup, experiment, config, result version) and shared by every test and process. `setup` is the
-fingerprint of model and runtime (`icl_core.provenance.setup_hash`: weights, config, tokenizer,
-dtype, device, library versions), `version` the explicit result version (`code_version`, from
-`icl_core.versions`); `icl_core.experiments.units` builds such keys and puts the setup's
-components in clear text in the entry's meta (`environment`).
-
-Layout: `<root>/<key[:2]>/<key>.json` (root defaults to `cache_root() / "results"`), plus a
-`<key>.json.lock` file lock beside each entry that `get_or_compute` has guarded.
-
-Entry format (a JSON object):
-    {"format": 1, "key": key, "meta": meta, "sha256": <hex>, "payload": payload}
-where `sha256` is taken over the canonical JSON of the payload (sorted keys, no spaces,
-NaN/Infinity allowed). `get` checks format, key and checksum; a corrupt entry is reported with
-`warnings.warn` (naming the file), removed, and reads as a miss. Corruption is never raised and
-corrupt data is never returned. Entries whose meta has no `environment` were keyed the old way
-(weights and a hash of source files): no current key reaches them. They are ignored, never
-deleted, and reported in one warning per process and root, at the first computation
-(`icl-claims store prune` removes them).
-
-Guarantees:
-- Writes are atomic (temporary file in the same directory, flush + fsync, `os.replace`): a reader
-  sees either no entry or a complete one; an interrupted write or computation leaves no entry.
-- `get_or_compute` holds a per-key file lock around check-compute-write, so concurrent processes
-  (pytest-xdist workers) compute a key once; the others wait and read it. Distinct keys never
-  block each other.
-- Payloads go through JSON: floats round-trip exactly (NaN and +-Infinity included), tuples come
-  back as lists, dict keys come back as strings. `get_or_compute` returns the JSON round-tripped
-  payload even when it has just computed it, so a fresh and a cached result look the same.
-"""
+"""The results store (`ResultsStore`): atomic, checksummed, locked JSON entries; the contract is
+in the `icl_core.store` package docstring."""
 
 from __future__ import annotations
 
@@ -38,7 +7,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import secrets
 import threading
 import time
@@ -50,155 +18,13 @@ from typing import Any
 
 from filelock import FileLock
 
-from icl_core import versions
-from icl_core.errors import ICLClaimsError, UnknownNameError
+from icl_core.errors import ICLClaimsError
+from icl_core.store.entries import FORMAT, EntryInfo, _entry_info
+from icl_core.store.keys import canonical_json
 
-FORMAT = 1
-_HEAD_BYTES = 4096  # an entry's format, key and meta come before its payload: read that much
-_ENTRY_HEAD = re.compile(r'\{"format": (\d+), "key": "([0-9a-f]+)", "meta": ')
 _held = threading.local()  # entry paths whose lock this thread holds in get_or_compute
 _noticed_roots: set[Path] = set()  # roots whose old-way entries this process has reported
 _notice_lock = threading.Lock()
-
-
-# --------------------------------------------------------------------------- versions
-
-
-def code_version(*modules: str) -> str:
-    """The explicit result version of a computation that uses the shared engine and the named
-    experiment `modules` (names in `icl_core.versions.RESULT_VERSIONS`), e.g.
-    "engine=1;patching=1". Unknown module names raise UnknownNameError. Depends on no source
-    file, so a pure refactor changes no key; see `icl_core.versions` for when to bump."""
-    parts = [f"engine={versions.ENGINE_VERSION}"]
-    for name in sorted(set(modules)):
-        if name not in versions.RESULT_VERSIONS:
-            raise UnknownNameError("experiment module", name, versions.RESULT_VERSIONS)
-        parts.append(f"{name}={versions.RESULT_VERSIONS[name]}")
-    return ";".join(parts)
-
-
-def is_current_version(version: object) -> bool:
-    """Whether a version string written by `code_version` is still the current one."""
-    if not isinstance(version, str) or not version.startswith("engine="):
-        return False
-    modules = [part.split("=")[0] for part in version.split(";")[1:]]
-    try:
-        return code_version(*modules) == version
-    except UnknownNameError:
-        return False
-
-
-# --------------------------------------------------------------------------- keys
-
-
-def _canonical(obj: object) -> str:
-    """Canonical JSON: sorted keys, no spaces, NaN/Infinity allowed (Python's json spelling)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True, ensure_ascii=True)
-
-
-def _check_config_value(value: object, where: str) -> None:
-    if value is None or isinstance(value, (str, bool, int)):
-        return
-    if isinstance(value, float):
-        return
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            _check_config_value(item, f"{where}[{i}]")
-        return
-    if isinstance(value, dict):
-        for k, item in value.items():
-            if not isinstance(k, str):
-                raise TypeError(f"config key {k!r} inside {where} must be a str")
-            _check_config_value(item, f"{where}[{k!r}]")
-        return
-    raise TypeError(
-        f"config value {where} has unsupported type {type(value).__name__} ({value!r}); "
-        f"allowed: str, int, float, bool, None, and lists/tuples/dicts of those"
-    )
-
-
-def result_key(
-    model_hash: str, experiment: str, config: dict[str, Any], version: str | None = None
-) -> str:
-    """SHA-256 hex of the canonical JSON of (model_hash, experiment, config, version).
-
-    `model_hash`: the setup fingerprint (`icl_core.provenance.setup_hash`). `version`
-    defaults to `code_version()`. Config values may be str, int, float, bool, None,
-    and lists/tuples/str-keyed dicts of those; anything else raises TypeError naming the config
-    key. Dict order does not matter; a tuple and a list with equal items give the same key;
-    1, 1.0 and True give three different keys (JSON spells them differently).
-    """
-    for name, part in (("model_hash", model_hash), ("experiment", experiment)):
-        if not isinstance(part, str) or not part:
-            raise TypeError(f"{name} must be a non-empty str, got {part!r}")
-    if not isinstance(config, dict):
-        raise TypeError(f"config must be a dict, got {type(config).__name__}")
-    for k, v in config.items():
-        if not isinstance(k, str):
-            raise TypeError(f"config key {k!r} must be a str")
-        _check_config_value(v, repr(k))
-    if version is None:
-        version = code_version()
-    elif not isinstance(version, str) or not version:
-        raise TypeError(f"version must be a non-empty str or None, got {version!r}")
-    parts = {"config": config, "experiment": experiment, "model": model_hash, "version": version}
-    return hashlib.sha256(_canonical(parts).encode("utf-8")).hexdigest()
-
-
-# --------------------------------------------------------------------------- entries on disk
-
-
-@dataclass(frozen=True)
-class EntryInfo:
-    """An entry file as found on disk, read from its head only (the payload is not checked).
-
-    status: "current" (written with the current format and result versions: a current key,
-    under its setup, reaches it), "stale_version" (older result versions), "old_key" (keyed
-    the old way: meta without "environment"), "unreadable" (no entry head or another format).
-    `ident`: (st_dev, st_ino) when scanned, so a removal never hits a file replaced since.
-    """
-
-    path: Path
-    size: int
-    status: str
-    meta: dict | None
-    ident: tuple[int, int]
-
-
-def _status(head: str, key: str) -> tuple[str, dict | None]:
-    m = _ENTRY_HEAD.match(head)
-    if not m or int(m[1]) != FORMAT or m[2] != key:
-        return "unreadable", None
-    try:
-        meta, _ = json.JSONDecoder().raw_decode(head, m.end())
-    except ValueError:
-        return "unreadable", None
-    if not isinstance(meta, dict):
-        return "old_key", None
-    if "environment" not in meta:
-        return "old_key", meta
-    if not is_current_version(meta.get("versions")):
-        return "stale_version", meta
-    return "current", meta
-
-
-def _entry_info(path: Path) -> EntryInfo | None:
-    """None if the file vanished meanwhile (a concurrent removal)."""
-    key = path.name.removesuffix(".json")
-    try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            head = f.read(_HEAD_BYTES)
-            status, meta = _status(head.decode("ascii", "replace"), key)
-            if status == "unreadable" and len(head) < st.st_size:  # a meta longer than the head
-                head += f.read()
-                status, meta = _status(head.decode("ascii", "replace"), key)
-    except FileNotFoundError:
-        return None
-    return EntryInfo(path, st.st_size, status, meta, (st.st_dev, st.st_ino))
-
-
-# --------------------------------------------------------------------------- store
 
 
 @dataclass
@@ -324,7 +150,7 @@ class ResultsStore:
             raise _Corrupt(f"format {doc['format']!r}, expected {FORMAT}")
         if doc["key"] != key:
             raise _Corrupt(f"stored key {doc['key']!r} differs from its file name")
-        got = hashlib.sha256(_canonical(doc["payload"]).encode("utf-8")).hexdigest()
+        got = hashlib.sha256(canonical_json(doc["payload"]).encode("utf-8")).hexdigest()
         if got != doc["sha256"]:
             raise _Corrupt(f"payload checksum mismatch (stored {doc['sha256']!r}, got {got})")
         return doc["payload"]
@@ -361,7 +187,7 @@ class ResultsStore:
     @staticmethod
     def _encode(key: str, payload: object, meta: dict[str, Any] | None) -> str:
         try:
-            canonical = _canonical(payload)
+            canonical = canonical_json(payload)
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"payload for result {key[:12]}... is not JSON-serialisable: {exc}"
