@@ -6,6 +6,7 @@ naive and optimized sweeps are compared trial by trial (they must be identical).
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -16,8 +17,15 @@ from icl_core.engine import PromptEdit, generate
 from icl_core.errors import InterventionError
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import build_layout, render
-from icl_core.tasks import sample_example, sample_pair
-from icl_core.trials import Condition, PreparedPair, prepare_pair, run_conditions
+from icl_core.tasks import (
+    PAPER_TASKS,
+    derive_seed,
+    draw_groups,
+    sample_draw,
+    sample_example,
+    sample_pair,
+)
+from icl_core.trials import CleanRuns, Condition, PreparedPair, prepare_pair, run_conditions
 
 SINGLE_SETS = ("last_demo_token", "last_separator", "query_first", "query_last")
 MULTI_SETS = ("all_demo", "output_only", "input_only", "last_demo")
@@ -45,6 +53,11 @@ class BenchResult:
     fraction_of_bound: float  # the sweep's recomputed tokens per second / the plain forward's
     matrix_pair_trials_per_s: float  # pair-matrix trials (drawn) per second, all_demo, mid layer
     matrix_counted_pair_trials_per_s: float  # of which counted (valid, clean source right)
+    matrix_group_pairs: int  # ordered pairs of the paper's word-task draw group
+    matrix_own_runs_s: float  # its draws, each pair running its own clean prompts
+    matrix_shared_runs_s: float  # the same draws, each draw's clean prompts run once
+    matrix_sharing_speedup: float  # own / shared (issue 17.1)
+    matrix_sharing_identical: bool  # the two give identical records
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -174,12 +187,41 @@ def bench_matrix(lm: LoadedModel, n_trials: int = 2, seed: int = 0) -> tuple[flo
     return seconds, counts["drawn"], counts["counted"]
 
 
+def bench_shared_draws(lm: LoadedModel, n_draws: int = 2, seed: int = 0) -> dict:
+    """The matrix's draws of the paper's word-task draw group (all_demo at the middle layer), run
+    twice on the same prompts: each pair on its own clean runs, then each draw's clean runs
+    shared by its pairs (`CleanRuns`, as the matrix runs them). Seconds of both, and whether
+    the records are identical."""
+    from icl_core.experiments.patching import PatchingConfig, conditions_of, run_trial
+
+    group = next(g for g in draw_groups(PAPER_TASKS) if len(g) > 1)
+    pairs = tuple(itertools.permutations(group, 2))
+    cfg = PatchingConfig("matrix", pairs, ("all_demo",), (lm.info.n_layers // 2,), n_draws, seed,
+                         shared_draws=True)  # fmt: skip
+    conds = conditions_of(lm, cfg)
+    seeds = [derive_seed(seed, f"bench-draw:{i}") for i in range(n_draws)]
+    draws = [(s, sample_draw(group, cfg.k, s)) for s in seeds]
+    out: dict[bool, list] = {}
+
+    def run(shared: bool) -> None:
+        out[shared] = []
+        for s, draw in draws:
+            runs = CleanRuns()
+            for pair in draw.values():
+                out[shared] += run_trial(lm, cfg, pair, s, conds, runs if shared else CleanRuns())
+
+    own, shared = _timed(lambda: run(False)), _timed(lambda: run(True))
+    return {"pairs": len(pairs), "own_s": own, "shared_s": shared,
+            "identical": out[False] == out[True]}  # fmt: skip
+
+
 def run_bench(lm: LoadedModel, n_prompts: int = 12, n_trials: int = 2) -> BenchResult:
     plain, patched = bench_generation(lm, n_prompts)
     sweep = bench_sweep(lm, n_trials)
     trials, n_conds, naive, opt = sweep.trials, sweep.conditions, sweep.naive_s, sweep.optimized_s
     bound = bench_plain_prefill(lm, sweep.target_ids)
     m_seconds, m_drawn, m_counted = bench_matrix(lm, n_trials)
+    draws = bench_shared_draws(lm, n_trials)
     return BenchResult(
         model=lm.info.name,
         device=lm.info.device,
@@ -201,4 +243,9 @@ def run_bench(lm: LoadedModel, n_prompts: int = 12, n_trials: int = 2) -> BenchR
         fraction_of_bound=round(sweep.recomputed_tokens / opt / bound, 3),
         matrix_pair_trials_per_s=round(m_drawn / m_seconds, 3),
         matrix_counted_pair_trials_per_s=round(m_counted / m_seconds, 3),
+        matrix_group_pairs=draws["pairs"],
+        matrix_own_runs_s=round(draws["own_s"], 2),
+        matrix_shared_runs_s=round(draws["shared_s"], 2),
+        matrix_sharing_speedup=round(draws["own_s"] / draws["shared_s"], 2),
+        matrix_sharing_identical=draws["identical"],
     )

@@ -19,6 +19,7 @@ from icl_core.engine import (
     generate,
 )
 from icl_core.errors import LayoutError, PromptTooLongError
+from icl_core.forced_scoring import is_stop
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
 from icl_core.scoring import classify, exclusion, layout_exclusion
@@ -36,6 +37,31 @@ def answer_token_ids(tokenizer, layout: Layout, answer: str) -> tuple[int, ...]:
     if tuple(full[:n]) == layout.input_ids:
         return tuple(full[n:])
     return tuple(tokenizer.encode(" " + answer, add_special_tokens=False))
+
+
+class CleanRuns:
+    """Clean prefills and greedy decodes of prompts, each computed once and shared by the pairs
+    prepared with this object (the prompts of a matrix draw recur across its pairs). A decode
+    within a smaller budget is the prefix of a longer one (greedy decoding is deterministic),
+    so a shared run gives each pair exactly what its own run would."""
+
+    def __init__(self) -> None:
+        self._runs: dict[tuple[int, ...], tuple[CleanRun, tuple[int, ...], int]] = {}
+        self._stops: dict[int, bool] = {}
+
+    def run(self, lm: LoadedModel, input_ids: Sequence[int], budget: int) -> tuple[CleanRun, str]:
+        """(the prompt's CleanRun, the text of its greedy continuation within `budget` tokens)."""
+        key = tuple(input_ids)
+        if key in self._runs:
+            clean, tokens, decoded = self._runs[key]
+            complete = len(tokens) < decoded or is_stop(lm.tokenizer, tokens[-1], self._stops)
+            if budget <= decoded or complete:
+                return clean, lm.tokenizer.decode(tokens[:budget], skip_special_tokens=True)
+        else:
+            clean = clean_prefill(lm.model, input_ids)
+        (gen,) = generate(lm.model, lm.tokenizer, input_ids, [[]], budget, clean=clean)
+        self._runs[key] = (clean, gen.token_ids, budget)
+        return clean, gen.text
 
 
 @dataclass
@@ -82,11 +108,14 @@ def prepare_pair(
     template: str = "paper",
     max_new_tokens: int | None = None,
     allow_wrong: bool = False,
+    runs: CleanRuns | None = None,
 ) -> PreparedPair:
     """Lay out both prompts, run both clean, capture the source's states; stop at the first
     exclusion (layout error, too long, inapplicable, ambiguous, clean target wrong; with
     `allow_wrong`, a wrong clean target answer marks the pair `untested` instead). Decoding
-    budget: `max_new_tokens`, default the longer answer's token count + ANSWER_MARGIN_TOKENS."""
+    budget: `max_new_tokens`, default the longer answer's token count + ANSWER_MARGIN_TOKENS.
+    `runs`: clean runs shared with other pairs (their prompts are computed once)."""
+    runs = runs if runs is not None else CleanRuns()
     prep = PreparedPair(pair)
     try:
         prep.target = build_layout(render(pair.target, template), lm.tokenizer)
@@ -111,20 +140,16 @@ def prepare_pair(
     except PromptTooLongError as exc:
         prep.excluded = layout_exclusion(exc)
         return prep
-    prep.target_clean = clean_prefill(lm.model, prep.target.input_ids)
-    (clean,) = generate(lm.model, lm.tokenizer, prep.target.input_ids, [[]], prep.max_new_tokens,
-                        clean=prep.target_clean)  # fmt: skip
-    prep.clean_target_output = clean.text
-    prep.excluded = exclusion(prep.source_answer, prep.target_answer, clean.text)
+    prep.target_clean, prep.clean_target_output = runs.run(lm, prep.target.input_ids,
+                                                           prep.max_new_tokens)  # fmt: skip
+    prep.excluded = exclusion(prep.source_answer, prep.target_answer, prep.clean_target_output)
     if prep.excluded == "clean_target_wrong" and allow_wrong:
         prep.excluded, prep.untested = None, True
     if prep.excluded:
         return prep
-    source_clean = clean_prefill(lm.model, prep.source.input_ids)
-    (src,) = generate(lm.model, lm.tokenizer, prep.source.input_ids, [[]], budget,
-                      clean=source_clean)  # fmt: skip
+    source_clean, source_text = runs.run(lm, prep.source.input_ids, budget)
     prep.source_states = source_clean.states
-    prep.source_clean_correct = src.answer == pair.source.answer
+    prep.source_clean_correct = first_line(source_text) == pair.source.answer
     return prep
 
 

@@ -7,6 +7,7 @@ per task pair (the unit of work), so an interrupted run resumes where it stopped
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -19,9 +20,24 @@ from icl_core.experiments.units import run_units
 from icl_core.models.loading import LoadedModel
 from icl_core.progress import Progress
 from icl_core.records import TrialRecord
-from icl_core.tasks import TaskPair, derive_seed, get_task, sample_example, sample_pair
+from icl_core.tasks import (
+    TaskPair,
+    derive_seed,
+    draw_groups,
+    get_task,
+    sample_draw,
+    sample_example,
+    sample_pair,
+)
 from icl_core.tasks.sampling import shared_input_capacity
-from icl_core.trials import Condition, ConditionResult, PreparedPair, prepare_pair, run_conditions
+from icl_core.trials import (
+    CleanRuns,
+    Condition,
+    ConditionResult,
+    PreparedPair,
+    prepare_pair,
+    run_conditions,
+)
 
 CONTROLS = ("", "random_source", "noise_matched", "shuffled")
 
@@ -37,7 +53,11 @@ class PatchingConfig:
     set, layer) conditions, overriding position_sets x layers (a sequential round runs only
     the undecided ones). `skip_source_wrong`: a trial whose clean source prompt is answered
     wrongly is excluded as `source_clean_wrong` before any condition runs (it cannot count
-    under the rigorous protocol; the first round keeps them for the all-valid-trials figure)."""
+    under the rigorous protocol; the first round keeps them for the all-valid-trials figure).
+    `shared_draws`: the pairs whose tasks form a draw group (`draw_groups`) are sampled a draw
+    at a time for the whole group (`sample_draw`), each draw's prompts run clean once for all
+    the group's pairs (`CleanRuns`): a draw of a group of g tasks costs 2g clean runs instead
+    of 2g(g - 1); the other pairs run one by one."""
 
     experiment: str
     pairs: tuple[tuple[str, str], ...]
@@ -53,6 +73,7 @@ class PatchingConfig:
     distinct_queries: bool = True
     conditions: tuple[tuple[str, int], ...] | None = None
     skip_source_wrong: bool = False
+    shared_draws: bool = False
 
     def __post_init__(self) -> None:
         if self.control not in CONTROLS:
@@ -60,10 +81,13 @@ class PatchingConfig:
         for s, t in self.pairs:
             get_task(s), get_task(t)
 
-    def unit(self, pair: tuple[str, str]) -> dict:
-        """The store key's config for one pair."""
+    def unit(self, pairs: Sequence[tuple[str, str]]) -> dict:
+        """The store key's config for one unit of work (a pair, or a draw group's pairs);
+        `shared_draws` is keyed only where set, so per-pair units keep their keys."""
         d = asdict(self)
-        d["pairs"] = [list(pair)]
+        d["pairs"] = [list(pair) for pair in pairs]
+        if not self.shared_draws:
+            del d["shared_draws"]
         return d
 
 
@@ -138,13 +162,17 @@ def _records(lm, cfg, prep: PreparedPair, seed, results: Sequence[ConditionResul
     ]
 
 
-def run_pair(lm: LoadedModel, cfg: PatchingConfig, source: str, target: str) -> list[TrialRecord]:
-    """All trials of one pair under every condition of `cfg` (rigorous protocol)."""
+def conditions_of(lm: LoadedModel, cfg: PatchingConfig) -> list[Condition]:
+    """`cfg.conditions`, else its position sets x layers (None: every layer)."""
     layers = cfg.layers if cfg.layers is not None else tuple(range(lm.info.n_layers))
     if cfg.conditions is not None:
-        conds = [Condition(ps, layer) for ps, layer in cfg.conditions]
-    else:
-        conds = [Condition(ps, layer) for ps in cfg.position_sets for layer in layers]
+        return [Condition(ps, layer) for ps, layer in cfg.conditions]
+    return [Condition(ps, layer) for ps in cfg.position_sets for layer in layers]
+
+
+def run_pair(lm: LoadedModel, cfg: PatchingConfig, source: str, target: str) -> list[TrialRecord]:
+    """All trials of one pair under every condition of `cfg` (rigorous protocol)."""
+    conds = conditions_of(lm, cfg)
     demos, queries = shared_input_capacity(source, target)
     shared = demos >= cfg.k and queries >= 1
     records: list[TrialRecord] = []
@@ -152,24 +180,45 @@ def run_pair(lm: LoadedModel, cfg: PatchingConfig, source: str, target: str) -> 
         seed = derive_seed(cfg.seed, f"{cfg.experiment}:{source}->{target}:{i}")
         pair = sample_pair(source, target, cfg.k, seed, shared_inputs=shared,
                            distinct_queries=cfg.distinct_queries)  # fmt: skip
-        prep = prepare_pair(lm, pair, cfg.template)
-        if cfg.control == "random_source" and not prep.excluded:
-            # the third task's states, filtered like every other control: by the ORIGINAL
-            # source's clean answer (its competence is what the rigorous cells require)
-            source_ok = prep.source_clean_correct
-            prep = prepare_pair(lm, _control_pair(pair, cfg, seed), cfg.template)
-            prep.source_clean_correct = source_ok
-        if cfg.skip_source_wrong and not prep.excluded and not prep.source_clean_correct:
-            prep.excluded = "source_clean_wrong"
-        if prep.excluded:
-            records += _records(lm, cfg, prep, seed, None, conds)
-            continue
-        _check_sets(prep, {c.position_set for c in conds})
-        results = run_conditions(lm, prep, conds, strict=cfg.strict,
-                                 transform=control_transform(cfg.control, seed))  # fmt: skip
-        records += _records(lm, cfg, prep, seed, results, conds)
+        records += run_trial(lm, cfg, pair, seed, conds, CleanRuns())
     if cfg.control == "random_source":
         records = [_rename_source(r, source) for r in records]
+    return records
+
+
+def run_trial(lm, cfg: PatchingConfig, pair: TaskPair, seed: int, conds: Sequence[Condition],
+              runs: CleanRuns) -> list[TrialRecord]:  # fmt: skip
+    """One trial of `pair` under `conds`, its clean prompts run through `runs`."""
+    prep = prepare_pair(lm, pair, cfg.template, runs=runs)
+    if cfg.control == "random_source" and not prep.excluded:
+        # the third task's states, filtered like every other control: by the ORIGINAL
+        # source's clean answer (its competence is what the rigorous cells require)
+        source_ok = prep.source_clean_correct
+        prep = prepare_pair(lm, _control_pair(pair, cfg, seed), cfg.template, runs=runs)
+        prep.source_clean_correct = source_ok
+    if cfg.skip_source_wrong and not prep.excluded and not prep.source_clean_correct:
+        prep.excluded = "source_clean_wrong"
+    if prep.excluded:
+        return _records(lm, cfg, prep, seed, None, conds)
+    _check_sets(prep, {c.position_set for c in conds})
+    results = run_conditions(lm, prep, conds, strict=cfg.strict,
+                             transform=control_transform(cfg.control, seed))  # fmt: skip
+    return _records(lm, cfg, prep, seed, results, conds)
+
+
+def run_group(lm: LoadedModel, cfg: PatchingConfig, group: Sequence[str]) -> list[TrialRecord]:
+    """All trials of every ordered pair of a draw group (`cfg.shared_draws`): `cfg.n_trials`
+    draws (`sample_draw`), each draw's clean runs shared by its pairs (rigorous protocol, no
+    control)."""
+    if cfg.control or not cfg.distinct_queries:
+        raise InvalidChoiceError("shared draws take no control and need distinct queries")
+    conds = conditions_of(lm, cfg)
+    records: list[TrialRecord] = []
+    for i in range(cfg.n_trials):
+        seed = derive_seed(cfg.seed, f"{cfg.experiment}:draw:{'|'.join(group)}:{i}")
+        runs = CleanRuns()
+        for pair in sample_draw(group, cfg.k, seed).values():
+            records += run_trial(lm, cfg, pair, seed, conds, runs)
     return records
 
 
@@ -186,8 +235,17 @@ def _check_sets(prep: PreparedPair, names: Sequence[str]) -> None:
 
 def run_patching(lm: LoadedModel, cfg: PatchingConfig, store=None,
                  progress: Progress | None = None) -> list[TrialRecord]:  # fmt: skip
-    """Every pair of `cfg`, each computed once per (model, config, code version) via `store`
-    (None: no caching)."""
-    units = [(f"{s} -> {t}", cfg.unit((s, t)), lambda s=s, t=t: run_pair(lm, cfg, s, t))
-             for s, t in cfg.pairs]  # fmt: skip
+    """Every pair of `cfg` (with `shared_draws`, every draw group's pairs together), each unit
+    computed once per (model, config, code version) via `store` (None: no caching)."""
+    units, alone = [], list(cfg.pairs)
+    if cfg.shared_draws:
+        tasks = list(dict.fromkeys(t for pair in cfg.pairs for t in pair))
+        for group in draw_groups(tasks, cfg.k):
+            pairs = list(itertools.permutations(group, 2))
+            if len(group) > 1 and set(pairs) <= set(cfg.pairs):
+                units.append((f"draws of {', '.join(group)}", cfg.unit(pairs),
+                              lambda g=group: run_group(lm, cfg, g)))  # fmt: skip
+                alone = [p for p in alone if p not in pairs]
+    units += [(f"{s} -> {t}", cfg.unit([(s, t)]), lambda s=s, t=t: run_pair(lm, cfg, s, t))
+              for s, t in alone]  # fmt: skip
     return run_units(lm, cfg.experiment, units, store, progress, code=("patching",))

@@ -31,7 +31,7 @@ from icl_core.models.registry import trial_scale
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.stats import wilson_interval
 from icl_core.store import ResultsStore
-from icl_core.tasks import PAPER_TASKS, derive_seed
+from icl_core.tasks import PAPER_TASKS, derive_seed, draw_groups
 
 MAX_DRAW_FACTOR = 4  # a sequential experiment draws at most this many times its cap per pair
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
@@ -98,10 +98,11 @@ class ModelSuite:
         return self._sequential(experiment, pairs, sets, layers, n, control, cap, open_of)
 
     def _batch(self, experiment, pairs, sets, layers, n, seed, control,
-               conditions=None) -> list[TrialRecord]:  # fmt: skip
+               conditions=None, shared_draws=False) -> list[TrialRecord]:  # fmt: skip
         cfg = PatchingConfig(experiment, tuple(pairs), tuple(sets), layers, n, seed,
                              control=control, protocol=self.protocol, conditions=conditions,
-                             skip_source_wrong=conditions is not None)  # fmt: skip
+                             skip_source_wrong=conditions is not None,
+                             shared_draws=shared_draws)  # fmt: skip
         return run_patching(self.lm, cfg, self.store, self.progress)
 
     def _sequential(self, experiment, pairs, sets, layers, n, control, cap,
@@ -296,17 +297,27 @@ class ModelSuite:
 
     @functools.cached_property
     def matrix(self) -> list[TrialRecord]:
-        """all_demo at the best layer for every ordered pair of the matrix tasks; under the
-        rigorous protocol each qualified pair draws further trials (fresh seeds) until
-        V.MIN_MATRIX_TRIALS count or `profile.max_matrix_draws` are drawn: a stopping rule on
-        validity alone, never outcomes, so C10's fixed-N exact tests stay valid."""
+        """all_demo at the best layer for every ordered pair of the matrix tasks. Under the
+        rigorous protocol the pairs of a draw group share their draws (`PatchingConfig.
+        shared_draws`), and each qualified pair draws further trials (fresh seeds) until
+        V.MIN_MATRIX_TRIALS count or `profile.max_matrix_draws` are drawn, a draw group's pairs
+        together (as many draws as the neediest of them wants): a stopping rule on validity
+        alone, never outcomes, so C10's fixed-N exact tests stay valid."""
         p = self.profile
         if self.spec.is_ablation:
             return []
         pairs = list(itertools.permutations(p.matrix_tasks, 2))
-        records = self._patching("matrix", pairs, ["all_demo"], (self.best_layer,), p.n_matrix)
         if self.spec.is_paper:
-            return records
+            return self._patching("matrix", pairs, ["all_demo"], (self.best_layer,), p.n_matrix)
+
+        def batch(unit: list[tuple[str, str]], n: int, seed: int) -> list[TrialRecord]:
+            return self._batch("matrix", unit, ["all_demo"], (self.best_layer,), n, seed, "",
+                               shared_draws=True)  # fmt: skip
+
+        grouped = [list(itertools.permutations(g, 2)) for g in draw_groups(p.matrix_tasks)
+                   if len(g) > 1]  # fmt: skip
+        units = grouped + [[pair] for pair in pairs if not any(pair in u for u in grouped)]
+        records = batch(pairs, p.n_matrix, p.seed)
         drawn = {pair: p.n_matrix for pair in pairs if V.pair_name(pair) in self.qualified_pairs}
         for round_ in itertools.count(1):
             wanted = {}
@@ -318,17 +329,13 @@ class ModelSuite:
                     wanted[pair] = min(room, math.ceil((V.MIN_MATRIX_TRIALS - counted) / rate))
             if not wanted:
                 return records
-            for pair, k in wanted.items():
-                records += self._batch(
-                    "matrix",
-                    [pair],
-                    ["all_demo"],
-                    (self.best_layer,),
-                    k,
-                    derive_seed(p.seed, f"matrix-round:{round_}"),
-                    "",
-                )
-                drawn[pair] += k
+            for unit in units:  # a group's pairs have equal draws, hence equal room
+                k = max(wanted.get(pair, 0) for pair in unit)
+                if k:
+                    records += batch(unit, k, derive_seed(p.seed, f"matrix-round:{round_}"))
+                    for pair in unit:
+                        if pair in drawn:
+                            drawn[pair] += k
 
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:

@@ -9,7 +9,9 @@ demos. The diagnostics of :mod:`icl_core.tasks.diagnostics` are re-exported here
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from icl_core.errors import InvalidChoiceError
@@ -31,8 +33,10 @@ __all__ = [
     "ambiguous_queries",
     "degenerate_tasks",
     "derive_seed",
+    "draw_groups",
     "is_degenerate",
     "pair_report",
+    "sample_draw",
     "sample_example",
     "sample_pair",
     "shared_input_capacity",
@@ -162,3 +166,70 @@ def sample_pair(
         ambiguous=source_answer == tgt.answer,
         source_answer_for_query=source_answer,
     )
+
+
+def _common_pools(tasks: Sequence[Task]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    demo = set.intersection(*(set(t.demo_pool) for t in tasks))
+    query = set.intersection(*(set(t.query_pool) for t in tasks))
+    return tuple(sorted(demo)), tuple(sorted(query))
+
+
+def draw_groups(tasks: Sequence[Task | str], k: int = 5) -> tuple[tuple[str, ...], ...]:
+    """`tasks` (in order) partitioned into draw groups: a task joins the first group in which
+    every pair's shared pools (`shared_pools`) equal the group's common pools, holding at least
+    k demo inputs and a query; otherwise it starts a group. One draw from a group's common pools
+    (`sample_draw`) is thus distributed, for each pair of the group, as `sample_pair` draws the
+    pair's demo inputs and target query."""
+    groups: list[list[Task]] = []
+    for task in (resolve_task(t) for t in tasks):
+        for group in groups:
+            members = [*group, task]
+            common = _common_pools(members)
+            if (
+                len(common[0]) >= k
+                and common[1]
+                and all(shared_pools(a, b) == common for a, b in itertools.combinations(members, 2))
+            ):
+                group.append(task)
+                break
+        else:
+            groups.append([task])
+    return tuple(tuple(t.name for t in group) for group in groups)
+
+
+def sample_draw(
+    tasks: Sequence[Task | str], k: int = 5, seed: int = 0
+) -> dict[tuple[str, str], TaskPair]:
+    """One draw for every ordered pair of distinct `tasks` (a draw group, `draw_groups`): k
+    distinct demo inputs and a target query from the group's common pools, and per source task
+    one source query other than the target's, whose source answer differs from every group
+    task's answer to the target query (preferably of the same length band, as `sample_pair`'s):
+    each task's target prompt and source prompt are then shared by all its pairs. Raises
+    InvalidChoiceError when the pools cannot supply them."""
+    group = [resolve_task(t) for t in tasks]
+    demo, query = _common_pools(group)
+    if len(group) < 2 or k < 1 or len(demo) < k or not query:
+        raise InvalidChoiceError(
+            f"a draw for {[t.name for t in group]}: {len(demo)} common demo inputs and "
+            f"{len(query)} common queries, for k={k} (needs >= 2 tasks, k >= 1)"
+        )
+    rng = random.Random(seed)
+    inputs = rng.sample(demo, k)
+    q = rng.choice(query)
+    taken = {t.answer(q) for t in group}
+    source_query = {}
+    for s in group:
+        options = [x for x in query if x != q and s.answer(x) not in taken]
+        if not options:
+            raise InvalidChoiceError(
+                f"no source query for {s.name!r} other than {q!r} whose answer differs from "
+                f"every answer to {q!r} in {[t.name for t in group]}"
+            )
+        near = [x for x in options if abs(len(x) - len(q)) <= 1]
+        source_query[s.name] = rng.choice(near or options)
+    pairs = {}
+    for s, t in itertools.permutations(group, 2):
+        src, tgt = _example(s, inputs, source_query[s.name]), _example(t, inputs, q)
+        answer = s.answer(q)
+        pairs[(s.name, t.name)] = TaskPair(src, tgt, True, answer == tgt.answer, answer)
+    return pairs

@@ -3,7 +3,13 @@
 import pytest
 
 from fixtures.models import tiny_loaded
-from icl_core.bench import bench_generation, bench_matrix, bench_plain_prefill, bench_sweep
+from icl_core.bench import (
+    bench_generation,
+    bench_matrix,
+    bench_plain_prefill,
+    bench_shared_draws,
+    bench_sweep,
+)
 from icl_core.errors import InterventionError
 
 
@@ -33,6 +39,12 @@ def test_a_model_without_valid_trials_is_benchmarked_on_untested_prompts(tiny_lm
 def test_the_matrix_figure_counts_drawn_and_counted_trials(tiny_lm):
     seconds, drawn, counted = bench_matrix(tiny_lm, n_trials=1)
     assert seconds > 0 and drawn == 4 and counted == 0  # a random model answers nothing
+
+
+def test_the_sharing_figure_times_the_same_draws_both_ways(tiny_lm):
+    draws = bench_shared_draws(tiny_lm, n_draws=1)
+    assert draws["pairs"] == 12 and draws["identical"]
+    assert draws["own_s"] > 0 and draws["shared_s"] > 0
 
 
 def test_a_sweep_with_no_pair_to_lay_out_is_an_error(tiny_lm, monkeypatch):

@@ -231,8 +231,10 @@ def test_a_model_that_answers_nothing_is_flagged_up_front(tiny_lm, tmp_path, mon
 
 def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
     """Every qualified pair reaches V.MIN_MATRIX_TRIALS counted trials despite exclusions (a
-    third of trials excluded here), within the profile's max_matrix_draws; unqualified pairs
-    keep their first n_matrix trials. The stopping looks at validity only, never outcomes."""
+    third of trials excluded here), within the profile's max_matrix_draws; a draw group's pairs
+    are drawn together (first_letter's pairs with the word tasks' group), and an unqualified
+    pair outside any group keeps its first n_matrix trials. The stopping looks at validity
+    only, never outcomes."""
     from dataclasses import replace
 
     from icl_core.experiments import suite as S
@@ -240,6 +242,7 @@ def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
     from icl_core.records import TrialRecord
 
     def fake_run(lm, cfg, store=None, progress=None):
+        assert cfg.shared_draws
         return [TrialRecord("m", "f", lm.info.n_layers, "rigorous", cfg.experiment, s, t,
                             hash((cfg.seed, i)), L, "all_demo",
                             None if i % 3 == 0 else "preserve",
@@ -247,20 +250,27 @@ def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
                 for s, t in cfg.pairs for i in range(cfg.n_trials) for L in cfg.layers]  # fmt: skip
 
     monkeypatch.setattr(S, "run_patching", fake_run)
-    tasks = ("uppercase", "repeat_word", "first_letter")
+    tasks = ("uppercase", "repeat_word", "first_letter", "sentiment")
     profile = replace(get_profile("full"), matrix_tasks=tasks)
     suite = S.ModelSuite(tiny_lm, profile)
     suite.__dict__["best_layer"] = 0
-    suite.__dict__["competence"] = [{"task": t, "accuracy": 1.0 if t != "first_letter" else 0.5}
-                                    for t in tasks]  # fmt: skip
+    suite.__dict__["competence"] = [
+        {"task": t, "accuracy": 0.5 if t in ("first_letter", "sentiment") else 1.0} for t in tasks
+    ]
     records = suite.matrix
+
+    def drawn(pair):
+        return sum(r.source_task == pair[0] and r.target_task == pair[1] for r in records)
+
+    group_draws = drawn(("uppercase", "repeat_word"))
+    assert profile.n_matrix < group_draws <= profile.max_matrix_draws
     for pair in itertools.permutations(tasks, 2):
-        drawn = sum(r.source_task == pair[0] and r.target_task == pair[1] for r in records)
-        if "first_letter" in pair:
-            assert drawn == profile.n_matrix
+        if "sentiment" in pair:
+            assert drawn(pair) == profile.n_matrix
+        elif "first_letter" in pair:
+            assert drawn(pair) == group_draws
         else:
             assert S.counted_trials(records, pair) >= V.MIN_MATRIX_TRIALS
-            assert drawn <= profile.max_matrix_draws
     capped = S.ModelSuite(tiny_lm, replace(profile, max_matrix_draws=V.MIN_MATRIX_TRIALS))
     capped.__dict__.update(best_layer=0, competence=suite.competence)
     pair = ("uppercase", "repeat_word")

@@ -14,12 +14,15 @@ from icl_core.tasks import (
     Task,
     ambiguous_queries,
     degenerate_tasks,
+    draw_groups,
     get_task,
     is_degenerate,
     pair_report,
+    sample_draw,
     sample_example,
     sample_pair,
     shared_input_capacity,
+    shared_pools,
     task_names,
 )
 
@@ -291,3 +294,44 @@ def test_pair_report():
     assert cross.n_inapplicable == cross.n_queries == len(get_task("linear_2x").query_pool)
     assert cross.n_usable == 0 and cross.ambiguous == ()
     assert cross.shared_capacity == (0, 0)
+
+
+# --- draws shared by a group's pairs --------------------------------------------------------------
+
+GROUPS = [g for g in draw_groups(task_names()) if len(g) > 1]
+
+
+def test_draw_groups_share_every_pairs_pools():
+    """Within a group every pair's shared pools are the group's common pools (so a draw is
+    distributed for each pair as sample_pair's inputs are); every task is in one group."""
+    groups = draw_groups(task_names())
+    assert sorted(t for g in groups for t in g) == sorted(task_names())
+    assert any(len(g) >= 4 for g in groups)  # the word tasks share one pool
+    for g in GROUPS:
+        pools = {shared_pools(a, b) for a, b in itertools.combinations(g, 2)}
+        assert len(pools) == 1 and len(next(iter(pools))[0]) >= 5, g
+
+
+@given(st.sampled_from(GROUPS), st.integers(min_value=1, max_value=5), seeds)
+def test_a_draw_is_a_paired_counterfactual_for_every_pair(group, k, seed):
+    draw = sample_draw(group, k=k, seed=seed)
+    assert sorted(draw) == sorted(itertools.permutations(group, 2))
+    assert draw == sample_draw(group, k=k, seed=seed)
+    targets = {pair.target.query for pair in draw.values()}
+    sources = {pair.source.task: pair.source for pair in draw.values()}
+    assert len(targets) == 1  # one target query, one source prompt per task
+    for (source, target), pair in draw.items():
+        _check_example(pair.source, k)
+        _check_example(pair.target, k)
+        assert pair.source == sources[source] and pair.target.task == target
+        assert pair.source.demo_inputs == pair.target.demo_inputs
+        assert pair.source.query != pair.target.query
+        every_answer = {get_task(t).answer(pair.target.query) for t in group}
+        assert pair.source.answer not in every_answer  # a copy is told from any answer
+        assert pair.source_answer_for_query == get_task(source).answer(pair.target.query)
+        assert pair.ambiguous == (pair.source_answer_for_query == pair.target.answer)
+
+
+def test_a_draw_needs_a_group():
+    with pytest.raises(InvalidChoiceError, match="common demo inputs"):
+        sample_draw(["uppercase", "linear_2x"])
