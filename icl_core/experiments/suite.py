@@ -299,10 +299,11 @@ class ModelSuite:
     def matrix(self) -> list[TrialRecord]:
         """all_demo at the best layer for every ordered pair of the matrix tasks. Under the
         rigorous protocol the pairs of a draw group share their draws (`PatchingConfig.
-        shared_draws`), and each qualified pair draws further trials (fresh seeds) until
-        V.MIN_MATRIX_TRIALS count or `profile.max_matrix_draws` are drawn, a draw group's pairs
-        together (as many draws as the neediest of them wants): a stopping rule on validity
-        alone, never outcomes, so C10's fixed-N exact tests stay valid."""
+        shared_draws`), and each qualified pair (both tasks qualified) draws further trials
+        (fresh seeds) until V.MIN_MATRIX_TRIALS count or `profile.max_matrix_draws` are drawn,
+        the qualified tasks of a draw group sharing theirs (as many draws as the neediest of
+        their pairs wants): a stopping rule on validity alone, never outcomes, so C10's fixed-N
+        exact tests stay valid."""
         p = self.profile
         if self.spec.is_ablation:
             return []
@@ -314,11 +315,13 @@ class ModelSuite:
             return self._batch("matrix", unit, ["all_demo"], (self.best_layer,), n, seed, "",
                                shared_draws=True)  # fmt: skip
 
-        grouped = [list(itertools.permutations(g, 2)) for g in draw_groups(p.matrix_tasks)
-                   if len(g) > 1]  # fmt: skip
-        units = grouped + [[pair] for pair in pairs if not any(pair in u for u in grouped)]
         records = batch(pairs, p.n_matrix, p.seed)
         drawn = {pair: p.n_matrix for pair in pairs if V.pair_name(pair) in self.qualified_pairs}
+        qualified = {t for pair in drawn for t in pair}
+        grouped = [list(itertools.permutations([t for t in g if t in qualified], 2))
+                   for g in draw_groups(p.matrix_tasks)]  # fmt: skip
+        units = [u for u in grouped if u] + [[pair] for pair in drawn
+                                            if not any(pair in u for u in grouped)]  # fmt: skip
         for round_ in itertools.count(1):
             wanted = {}
             for pair, n_drawn in drawn.items():
@@ -329,13 +332,12 @@ class ModelSuite:
                     wanted[pair] = min(room, math.ceil((V.MIN_MATRIX_TRIALS - counted) / rate))
             if not wanted:
                 return records
-            for unit in units:  # a group's pairs have equal draws, hence equal room
+            for unit in units:  # a unit's pairs have equal draws, hence equal room
                 k = max(wanted.get(pair, 0) for pair in unit)
                 if k:
                     records += batch(unit, k, derive_seed(p.seed, f"matrix-round:{round_}"))
                     for pair in unit:
-                        if pair in drawn:
-                            drawn[pair] += k
+                        drawn[pair] += k
 
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:

@@ -175,26 +175,28 @@ def _common_pools(tasks: Sequence[Task]) -> tuple[tuple[str, ...], tuple[str, ..
 
 
 def draw_groups(tasks: Sequence[Task | str], k: int = 5) -> tuple[tuple[str, ...], ...]:
-    """`tasks` (in order) partitioned into draw groups: a task joins the first group in which
-    every pair's shared pools (`shared_pools`) equal the group's common pools, holding at least
-    k demo inputs and a query; otherwise it starts a group. One draw from a group's common pools
-    (`sample_draw`) is thus distributed, for each pair of the group, as `sample_pair` draws the
-    pair's demo inputs and target query."""
-    groups: list[list[Task]] = []
-    for task in (resolve_task(t) for t in tasks):
-        for group in groups:
-            members = [*group, task]
-            common = _common_pools(members)
+    """`tasks` partitioned into draw groups. Taking tasks from the smallest demo pools up, a
+    task joins the group with the largest pools (those of its first, smallest task, holding at
+    least k demo inputs and a query) in which it shares exactly those pools with every member
+    (`shared_pools`); otherwise it starts a group. One draw from a group's pools
+    (`sample_draw`) is thus distributed, for each pair of the group, as `sample_pair` draws
+    that pair's demo inputs and target query. Groups and members come in the order of `tasks`."""
+    given = [resolve_task(t) for t in tasks]
+    order = sorted(range(len(given)), key=lambda i: (len(given[i].demo_pool), i))
+    groups: list[list[int]] = []
+    for i in order:
+        for group in sorted(groups, key=lambda g: -len(given[g[0]].demo_pool)):
+            pools = _common_pools([given[group[0]]])
             if (
-                len(common[0]) >= k
-                and common[1]
-                and all(shared_pools(a, b) == common for a, b in itertools.combinations(members, 2))
+                len(pools[0]) >= k
+                and pools[1]
+                and all(shared_pools(given[j], given[i]) == pools for j in group)
             ):
-                group.append(task)
+                group.append(i)
                 break
         else:
-            groups.append([task])
-    return tuple(tuple(t.name for t in group) for group in groups)
+            groups.append([i])
+    return tuple(tuple(given[j].name for j in sorted(g)) for g in sorted(groups, key=min))
 
 
 def sample_draw(
