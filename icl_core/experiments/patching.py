@@ -2,7 +2,8 @@
 
 One function serves the multi- and single-position sweeps, the pair matrix, the threshold
 experiments and the controls; they differ only in their `PatchingConfig`. Results are stored
-per task pair (the unit of work), so an interrupted run resumes where it stopped.
+per task pair, or per draw group where pairs share draws (the unit of work), so an interrupted
+run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -211,7 +212,10 @@ def run_group(lm: LoadedModel, cfg: PatchingConfig, group: Sequence[str]) -> lis
     draws (`sample_draw`), each draw's clean runs shared by its pairs (rigorous protocol, no
     control)."""
     if cfg.control or not cfg.distinct_queries:
-        raise InvalidChoiceError("shared draws take no control and need distinct queries")
+        raise InvalidChoiceError(
+            f"shared draws need control='' and distinct_queries=True, got control="
+            f"{cfg.control!r}, distinct_queries={cfg.distinct_queries}"
+        )
     conds = conditions_of(lm, cfg)
     records: list[TrialRecord] = []
     for i in range(cfg.n_trials):
