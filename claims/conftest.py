@@ -42,7 +42,12 @@ def store() -> ResultsStore:
 @pytest.fixture(scope="session")
 def suite(lm, protocol, pytestconfig, store) -> ModelSuite:
     """All experiments of the model under the profile and protocol (computed lazily, once)."""
-    profile = get_profile(pytestconfig.getoption("--profile"))
+    return suite_for(lm, protocol, get_profile(pytestconfig.getoption("--profile")), store)
+
+
+def suite_for(lm, protocol: str, profile, store: ResultsStore) -> ModelSuite:
+    """The session's one ModelSuite of (model, protocol, profile), made on first use (then,
+    under the rigorous protocol, warning once if the model answers no clean prompt)."""
     key = (lm.info.name, protocol, profile.name)
     if key not in _SUITES:
         _SUITES[key] = suite = ModelSuite(lm, profile, protocol, store, _progress)

@@ -9,7 +9,6 @@ import pytest
 
 from claims._verdict import check, check_pair
 from icl_core.claim_registry import CLAIMS, family_inputs
-from icl_core.models.loading import load_model
 
 pytestmark = [pytest.mark.zoo, pytest.mark.slow]
 
@@ -34,18 +33,12 @@ def test_claim(suite, claim):
 @pytest.mark.parametrize("claim", _declared("family"))
 def test_claim_on_family(claim, family, protocol, pytestconfig, store):
     """The claim on a family, from the verdicts of the run's models of that family."""
-    from claims.conftest import _SUITES, _progress
+    from claims.conftest import suite_for
+    from fixtures.models import loaded
     from fixtures.options import selected_families
     from icl_core.experiments.profiles import get_profile
-    from icl_core.experiments.suite import ModelSuite
 
     profile = get_profile(pytestconfig.getoption("--profile"))
-    suites = []
-    for name in selected_families(pytestconfig)[family]:
-        key = (name, protocol, profile.name)
-        if key not in _SUITES:
-            lm = load_model(name, pytestconfig.getoption("--device"),
-                            pytestconfig.getoption("--dtype"))  # fmt: skip
-            _SUITES[key] = ModelSuite(lm, profile, protocol, store, _progress)
-        suites.append(_SUITES[key])
+    suites = [suite_for(loaded(name, pytestconfig), protocol, profile, store)
+              for name in selected_families(pytestconfig)[family]]  # fmt: skip
     check(claim.decide_family(family_inputs(suites), family, protocol))
