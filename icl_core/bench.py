@@ -177,7 +177,7 @@ def bench_matrix(lm: LoadedModel, n_trials: int = 2, seed: int = 0) -> tuple[flo
     """(seconds, drawn, counted) of the pair matrix's work: all_demo at the middle layer on
     MATRIX_PAIRS, `n_trials` each, as the experiment runs it (no store)."""
     from icl_core.experiments.patching import PatchingConfig, run_patching
-    from icl_core.experiments.suite import trial_counts
+    from icl_core.experiments.rounds import trial_counts
 
     cfg = PatchingConfig("matrix", MATRIX_PAIRS, ("all_demo",), (lm.info.n_layers // 2,),
                          n_trials, seed)  # fmt: skip

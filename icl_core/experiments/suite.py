@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import math
 from collections.abc import Callable
 
 from icl_core import verdicts as V
@@ -21,9 +20,11 @@ from icl_core.design import (
     SINGLE_SETS,
     THRESHOLD_SETS,
 )
+from icl_core.experiments import rounds
 from icl_core.experiments.patching import PatchingConfig, run_patching
 from icl_core.experiments.profiles import QUALIFYING_ACCURACY, Profile
 from icl_core.experiments.protocols import parse_protocol
+from icl_core.experiments.rounds import Conditions
 from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.experiments.units import get_or_compute_unit
 from icl_core.models.loading import LoadedModel
@@ -31,28 +32,9 @@ from icl_core.models.registry import trial_scale
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.stats import wilson_interval
 from icl_core.store import ResultsStore
-from icl_core.tasks import PAPER_TASKS, derive_seed, draw_groups
+from icl_core.tasks import PAPER_TASKS, draw_groups
 
-MAX_DRAW_FACTOR = 4  # a sequential experiment draws at most this many times its cap per pair
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
-Conditions = set[tuple[str, int]]
-
-
-def counted_trials(records: list[TrialRecord], pair: tuple[str, str]) -> int:
-    """Trials (distinct seeds) of `pair` that count under the rigorous protocol: not excluded
-    and clean source answered correctly (SPEC 5.4)."""
-    return len({r.seed for r in records if (r.source_task, r.target_task) == pair
-                and not r.excluded and r.source_clean_correct})  # fmt: skip
-
-
-def trial_counts(records: list[TrialRecord]) -> dict[str, int]:
-    """{"drawn": distinct (pair, seed) trials, "counted": those that count (SPEC 5.4): not
-    excluded, and the clean source answered correctly where there is a source prompt (a noise
-    trial of causal tracing has none: `source_clean_correct` None)."""
-    drawn = {(r.pair, r.seed) for r in records}
-    counted = {(r.pair, r.seed) for r in records
-               if not r.excluded and r.source_clean_correct is not False}  # fmt: skip
-    return {"drawn": len(drawn), "counted": len(counted)}
 
 
 class ModelSuite:
@@ -107,37 +89,19 @@ class ModelSuite:
 
     def _sequential(self, experiment, pairs, sets, layers, n, control, cap,
                     open_of) -> list[TrialRecord]:  # fmt: skip
-        """Rigorous patching in rounds: n trials per pair over every condition; then, while
-        `open_of(records, pair)` names undecided (position set, layer) conditions, fewer than
-        `cap` trials of the pair count and fewer than MAX_DRAW_FACTOR x cap are drawn, a round
-        of further trials (fresh seeds) on those conditions only, sized to add about
-        `profile.round_size` counted trials at the pair's counted rate so far; trials whose
-        clean source is wrong are then excluded before their conditions run. Each round of a
-        pair is its own stored unit. Stopping here looks at outcomes; that is valid because
-        every rule reading these records is anytime-valid (`icl_core.decisions`)."""
+        """Rigorous patching in rounds (`rounds.sequential`): n trials per pair over every
+        condition, then rounds on the conditions `open_of` names undecided, up to `cap`
+        counted per pair; trials whose clean source is wrong are then excluded before their
+        conditions run."""
         p = self.profile
         records = self._batch(experiment, pairs, sets, layers, n, p.seed, control)
         if open_of is None:
             return records
-        drawn = {tuple(pair): n for pair in pairs}
-        for round_ in itertools.count(1):
-            grew = False
-            for pair in drawn:
-                counted = counted_trials(records, pair)
-                room = min(cap - counted, MAX_DRAW_FACTOR * cap - drawn[pair])
-                open_ = open_of(records, pair) if room > 0 else set()
-                if not open_:
-                    continue
-                rate = max(counted, 1) / drawn[pair]
-                k = min(math.ceil(min(p.round_size, cap - counted) / rate),
-                        MAX_DRAW_FACTOR * cap - drawn[pair])  # fmt: skip
-                records += self._batch(experiment, [pair], sets, layers, k,
-                                       derive_seed(p.seed, f"round:{round_}"), control,
-                                       tuple(sorted(open_)))  # fmt: skip
-                drawn[pair] += k
-                grew = True
-            if not grew:
-                return records
+
+        def batch(unit, k, seed, conditions):
+            return self._batch(experiment, unit, sets, layers, k, seed, control, conditions)
+
+        return rounds.sequential(batch, records, pairs, n, cap, p.round_size, p.seed, open_of)
 
     def _paper_patching(self, experiment, pairs, sets, layers, n, control) -> list[TrialRecord]:
         """The released protocol (fixed demos, absolute positions computed the paper's way,
@@ -311,33 +275,19 @@ class ModelSuite:
         if self.spec.is_paper:
             return self._patching("matrix", pairs, ["all_demo"], (self.best_layer,), p.n_matrix)
 
-        def batch(unit: list[tuple[str, str]], n: int, seed: int) -> list[TrialRecord]:
+        def batch(unit, n, seed, conditions=None) -> list[TrialRecord]:
             return self._batch("matrix", unit, ["all_demo"], (self.best_layer,), n, seed, "",
                                shared_draws=True)  # fmt: skip
 
         records = batch(pairs, p.n_matrix, p.seed)
-        drawn = {pair: p.n_matrix for pair in pairs if V.pair_name(pair) in self.qualified_pairs}
-        qualified = {t for pair in drawn for t in pair}
-        grouped = [list(itertools.permutations([t for t in g if t in qualified], 2))
+        qualified = [pair for pair in pairs if V.pair_name(pair) in self.qualified_pairs]
+        tasks = {t for pair in qualified for t in pair}
+        grouped = [list(itertools.permutations([t for t in g if t in tasks], 2))
                    for g in draw_groups(p.matrix_tasks)]  # fmt: skip
-        units = [u for u in grouped if u] + [[pair] for pair in drawn
+        units = [u for u in grouped if u] + [[pair] for pair in qualified
                                             if not any(pair in u for u in grouped)]  # fmt: skip
-        for round_ in itertools.count(1):
-            wanted = {}
-            for pair, n_drawn in drawn.items():
-                counted = counted_trials(records, pair)
-                room = p.max_matrix_draws - n_drawn
-                if counted < V.MIN_MATRIX_TRIALS and room > 0:
-                    rate = max(counted, 1) / n_drawn
-                    wanted[pair] = min(room, math.ceil((V.MIN_MATRIX_TRIALS - counted) / rate))
-            if not wanted:
-                return records
-            for unit in units:  # a unit's pairs have equal draws, hence equal room
-                k = max(wanted.get(pair, 0) for pair in unit)
-                if k:
-                    records += batch(unit, k, derive_seed(p.seed, f"matrix-round:{round_}"))
-                    for pair in unit:
-                        drawn[pair] += k
+        return rounds.until_counted(batch, records, units, p.n_matrix, V.MIN_MATRIX_TRIALS,
+                                    p.max_matrix_draws, p.seed, "matrix-round")  # fmt: skip
 
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:
@@ -505,7 +455,7 @@ class ModelSuite:
         if rows is not None:  # None: the claim reads no patching trials (C6's probes)
             if pair is not None:
                 rows = [r for r in rows if r.pair == V.pair_name(pair)]
-            v.details.update(trial_counts(rows))
+            v.details.update(rounds.trial_counts(rows))
         return declared.with_paper(v)
 
     @property

@@ -11,6 +11,7 @@ from icl_core import verdicts as V
 from icl_core.decisions import HOLDS, INCONCLUSIVE
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.patching import PatchingConfig, run_pair, run_patching
+from icl_core.experiments.rounds import counted_trials, trial_counts
 from icl_core.experiments.tracing import TracingConfig, layer_noise_scale, run_task
 from icl_core.models.tiny import tiny_tokenizer
 from icl_core.prompts import build_layout, render
@@ -188,8 +189,8 @@ def test_rigorous_sweep_runs_in_rounds_on_undecided_conditions(tiny_lm, monkeypa
     assert all(ps in ("all_demo", "input_only") for c in later for ps, _ in c.conditions)
     # uppercase->length stops once every layer is shown <= 10% (40 trials at 0 of 40): C3
     # and C3-peak can then never decide, so more trials would be wasted
-    assert S.counted_trials(records, bad) == 40
-    assert S.counted_trials(records, good) < 60  # decided before the cap
+    assert counted_trials(records, bad) == 40
+    assert counted_trials(records, good) < 60  # decided before the cap
     for claim in ("C2", "C3", "C3-peak"):
         assert suite.verdict(claim, good).status != "inconclusive", claim
     assert suite.verdict("C2", bad).status == "refuted"
@@ -198,7 +199,6 @@ def test_rigorous_sweep_runs_in_rounds_on_undecided_conditions(tiny_lm, monkeypa
 
 
 def test_trial_counts_count_noise_trials_that_have_no_source_prompt():
-    from icl_core.experiments.suite import trial_counts
     from icl_core.records import TrialRecord
 
     base = dict(model="m", family="f", n_layers=2, protocol="rigorous", experiment="x",
@@ -265,12 +265,12 @@ def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
         if "sentiment" in pair or "first_letter" in pair:
             assert drawn(pair) == profile.n_matrix
         else:
-            assert S.counted_trials(records, pair) >= V.MIN_MATRIX_TRIALS
+            assert counted_trials(records, pair) >= V.MIN_MATRIX_TRIALS
             assert drawn(pair) <= profile.max_matrix_draws
     capped = S.ModelSuite(tiny_lm, replace(profile, max_matrix_draws=V.MIN_MATRIX_TRIALS))
     capped.__dict__.update(best_layer=0, competence=suite.competence)
     pair = ("uppercase", "repeat_word")
-    assert S.counted_trials(capped.matrix, pair) < V.MIN_MATRIX_TRIALS  # the cap binds
+    assert counted_trials(capped.matrix, pair) < V.MIN_MATRIX_TRIALS  # the cap binds
 
 
 def test_c6_scores_rounds_of_fresh_prompts_while_undecided(tiny_lm, tmp_path, monkeypatch):
