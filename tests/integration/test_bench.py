@@ -55,3 +55,13 @@ def test_a_sweep_with_no_pair_to_lay_out_is_an_error(tiny_lm, monkeypatch):
     )
     with pytest.raises(InterventionError, match="no uppercase -> repeat_word pair in 50 seeds"):
         bench_sweep(tiny_lm, n_trials=1)
+
+
+@pytest.mark.slow
+def test_the_whole_bench_reports_every_figure(tiny_lm):
+    from icl_core.bench import run_bench
+
+    result = run_bench(tiny_lm, n_prompts=1, n_trials=1).as_dict()
+    assert result["sweep_outcomes_identical"] and result["matrix_sharing_identical"]
+    assert result["matrix_group_pairs"] == 12 and result["matrix_sharing_speedup"] > 0
+    assert all(v is not None for v in result.values())
