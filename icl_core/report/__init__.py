@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 from icl_core.report.tables import format_table
 
 if TYPE_CHECKING:
-    from icl_core.report.figures import FigureInfo, make_figures
+    from icl_core.report.figures import make_figures
+    from icl_core.report.plotting import FigureInfo
     from icl_core.report.writer import write_report
 
 _LAZY = {
     "write_report": "icl_core.report.writer",
     "make_figures": "icl_core.report.figures",
-    "FigureInfo": "icl_core.report.figures",
+    "FigureInfo": "icl_core.report.plotting",
 }
 
 __all__ = ["FigureInfo", "format_table", "make_figures", "write_report"]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from icl_core.experiments.protocols import ABLATIONS, PAPER, RIGOROUS
 from icl_core.records import Verdict
 from icl_core.report.document import Block, Heading, Image, Paragraph, Table
-from icl_core.report.figures import FigureInfo
+from icl_core.report.plotting import FigureInfo
 from icl_core.stats import compare_rates
 
 ATTRIBUTION_CLAIMS = ("C1", "C2", "C3", "C5", "C6", "C9")

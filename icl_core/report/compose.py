@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from icl_core.records import Cell, TrialRecord, Verdict
 from icl_core.report.attribution import comparison_blocks
 from icl_core.report.document import Block, Bullets, Heading, Image, Paragraph
-from icl_core.report.figures import FigureInfo
+from icl_core.report.plotting import FigureInfo
 from icl_core.report.tables import (
     exclusion_rows,
     experiments_of,
