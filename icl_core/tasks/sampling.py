@@ -113,11 +113,18 @@ def _source_query(s: Task, t: Task, q: str, pool: tuple[str, ...], rng: random.R
     target's answers to `q` (so a copied source answer is told apart from a transfer and a
     preserve); preferably of the same length band (|length difference| <= 1)."""
     taken = {t.answer(q)} | ({s.answer(q)} if s.accepts(q) else set())
+    return _query_avoiding(s, q, pool, taken, rng, f"{s.name!r} -> {t.name!r}",
+                           f"both answers to {q!r}; use distinct_queries=False")  # fmt: skip
+
+
+def _query_avoiding(s: Task, q: str, pool: tuple[str, ...], taken: set[str], rng: random.Random,
+                    who: str, whose: str) -> str:  # fmt: skip
+    """A query of `pool` other than `q` whose `s` answer is not in `taken`, preferably of q's
+    length band; InvalidChoiceError naming `who` and `whose` answers it must avoid."""
     options = [x for x in pool if x != q and s.answer(x) not in taken]
     if not options:
         raise InvalidChoiceError(
-            f"no source query for {s.name!r} -> {t.name!r} other than {q!r} whose answer differs "
-            f"from both answers to {q!r}; use distinct_queries=False"
+            f"no source query for {who} other than {q!r} whose answer differs from {whose}"
         )
     near = [x for x in options if abs(len(x) - len(q)) <= 1]
     return rng.choice(near or options)
@@ -219,16 +226,9 @@ def sample_draw(
     inputs = rng.sample(demo, k)
     q = rng.choice(query)
     taken = {t.answer(q) for t in group}
-    source_query = {}
-    for s in group:
-        options = [x for x in query if x != q and s.answer(x) not in taken]
-        if not options:
-            raise InvalidChoiceError(
-                f"no source query for {s.name!r} other than {q!r} whose answer differs from "
-                f"every answer to {q!r} in {[t.name for t in group]}"
-            )
-        near = [x for x in options if abs(len(x) - len(q)) <= 1]
-        source_query[s.name] = rng.choice(near or options)
+    every = f"every answer to {q!r} in {[t.name for t in group]}"
+    source_query = {s.name: _query_avoiding(s, q, query, taken, rng, repr(s.name), every)
+                    for s in group}  # fmt: skip
     pairs = {}
     for s, t in itertools.permutations(group, 2):
         src, tgt = _example(s, inputs, source_query[s.name]), _example(t, inputs, q)
