@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.models import saved_tiny
 from icl_core.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,12 +47,7 @@ def test_ctrl_c_stops_a_run_at_once_with_no_report_and_says_how_to_resume(tmp_pa
     import signal
     import time
 
-    from icl_core.models.tiny import tiny_model
-
-    folder = tmp_path / "tiny"
-    tm = tiny_model("llama")
-    tm.model.save_pretrained(folder, safe_serialization=True)
-    tm.tokenizer.save_pretrained(folder)
+    folder = saved_tiny(tmp_path / "tiny")
     out = tmp_path / "report"
     run = subprocess.Popen(
         [str(Path(sys.executable).parent / "icl-claims"), "run", "--profile", "ci", "--models",
@@ -95,16 +91,6 @@ def test_pytest_claims_on_an_unsupported_architecture_is_a_usage_error(tmp_path)
     assert "unsupported architecture 't5'" in out and "Traceback" not in out, out
 
 
-def _saved_tiny(folder: Path, tokenizer: bool = True) -> Path:
-    from icl_core.models.tiny import tiny_model
-
-    tm = tiny_model("llama")
-    tm.model.save_pretrained(folder, safe_serialization=True)
-    if tokenizer:
-        tm.tokenizer.save_pretrained(folder)
-    return folder
-
-
 def _cli(capsys, *argv: str) -> str:
     capsys.readouterr()  # drop earlier output (e.g. save_pretrained's progress bar)
     assert main(list(argv)) == 2
@@ -115,7 +101,7 @@ def _cli(capsys, *argv: str) -> str:
 
 @pytest.mark.slow
 def test_a_folder_without_a_tokenizer_is_refused_by_every_entry_point(tmp_path, capsys):
-    folder = _saved_tiny(tmp_path / "no-tokenizer", tokenizer=False)
+    folder = saved_tiny(tmp_path / "no-tokenizer", tokenizer=False)
     says = "has no tokenizer (none of tokenizer.json, tokenizer.model, vocab.json, vocab.txt)"
     assert says in _cli(capsys, "models", "check", str(folder))
     assert says in _cli(capsys, "inspect-prompt", "--model", str(folder), "--task", "uppercase")
@@ -126,7 +112,7 @@ def test_a_folder_without_a_tokenizer_is_refused_by_every_entry_point(tmp_path, 
 
 
 def test_a_damaged_tokenizer_file_is_a_clear_error(tmp_path, capsys):
-    folder = _saved_tiny(tmp_path / "bad-tokenizer")
+    folder = saved_tiny(tmp_path / "bad-tokenizer")
     (folder / "tokenizer.json").write_text("{ not json")
     err = _cli(capsys, "inspect-prompt", "--model", str(folder), "--task", "uppercase")
     assert f"the tokenizer of {folder} in {folder} cannot be loaded" in err
@@ -173,7 +159,7 @@ def test_weights_that_blow_up_the_residual_stream_are_refused(tmp_path, capsys):
     import torch
     from safetensors.torch import load_file, save_file
 
-    folder = _saved_tiny(tmp_path / "blown")
+    folder = saved_tiny(tmp_path / "blown")
     (weights,) = folder.glob("*.safetensors")
     tensors = load_file(weights)
     name = next(k for k in tensors if "mlp.down_proj" in k)
@@ -199,7 +185,7 @@ def test_run_checks_device_and_dtype_once_before_creating_anything(tmp_path, cap
 def test_float16_on_cpu_is_warned_about(tmp_path):
     from icl_core.models.loading import load_model
 
-    folder = _saved_tiny(tmp_path / "tiny")
+    folder = saved_tiny(tmp_path / "tiny")
     with pytest.warns(UserWarning, match="float16 on CPU is slow and overflow-prone"):
         load_model(str(folder), device="cpu", dtype="float16")
 

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from fixtures.models import saved_tiny
 from icl_core.cli import main
 
 
@@ -23,11 +24,7 @@ def test_unknown_model_is_a_clear_error(capsys):
 
 
 def test_unknown_task_is_a_clear_error(tmp_path, capsys):
-    from icl_core.models.tiny import tiny_model
-
-    tm = tiny_model("llama")
-    tm.model.save_pretrained(tmp_path)
-    tm.tokenizer.save_pretrained(tmp_path)
+    saved_tiny(tmp_path)
     assert main(["inspect-prompt", "--model", str(tmp_path), "--task", "upper"]) == 2
     assert "uppercase" in capsys.readouterr().err
 
@@ -56,11 +53,7 @@ def test_inspect_prompt_json_paper_protocol(capsys):
 def test_report_command_writes_a_report_from_the_store(tmp_path, monkeypatch, capsys):
     """`icl-claims report` on a local model folder: the report folder with its verdicts; a
     second call reads everything from the store."""
-    from icl_core.models.tiny import tiny_model
-
-    tm = tiny_model("llama")
-    tm.model.save_pretrained(tmp_path / "m")
-    tm.tokenizer.save_pretrained(tmp_path / "m")
+    saved_tiny(tmp_path / "m")
     monkeypatch.setenv("ICL_CLAIMS_CACHE", str(tmp_path / "cache"))
     argv = ["report", "--models", str(tmp_path / "m"), "--profile", "ci", "--out",
             str(tmp_path / "out")]  # fmt: skip

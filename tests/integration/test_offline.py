@@ -10,18 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.models import saved_tiny
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_a_claim_runs_with_sockets_blocked(tmp_path):
     """C6 on a tiny random model, from an empty cache, under `fixtures.no_network`."""
-    from icl_core.models.tiny import tiny_model
-
-    folder = tmp_path / "tiny"
-    tm = tiny_model("llama")
-    tm.model.save_pretrained(folder, safe_serialization=True)
-    tm.tokenizer.save_pretrained(folder)
+    folder = saved_tiny(tmp_path / "tiny")
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "claims/test_claims.py", "-k", "C06",
          "-p", "no:cacheprovider", "-p", "fixtures.no_network", "-rA", "--model", str(folder),
