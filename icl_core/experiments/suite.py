@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from icl_core import verdicts as V
 from icl_core.claim_registry import PER_MODEL_CLAIMS, get_claim
-from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED, at_most
+from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED
 from icl_core.design import (
     CONTROLS,
     DEMO_SINGLE_SETS,
@@ -152,12 +152,13 @@ class ModelSuite:
         return out
 
     def _open_single(self, records: list[TrialRecord], pair: tuple[str, str]) -> Conditions:
-        """C1's undecided cells of a pair shown to transfer (nothing for a pair whose gate is
-        not passed: C1 is not measured on it)."""
+        """C1's undecided cells of a pair shown to transfer, at the model-level C1's refutation
+        threshold (`V.c1_open`; nothing for a pair whose gate is not passed: C1 is not measured
+        on it)."""
         if V.transfer_gate(self.cells(self.multi_of(pair)), V.pair_name(pair)) != HOLDS:
             return set()
-        d = at_most(self._pair_cells(records, pair), V.ZERO_MARGIN)
-        return {(c.position_set, c.layer) for c in d.open}
+        open_ = V.c1_open(self._pair_cells(records, pair), len(self.sweep_pairs))
+        return {(c.position_set, c.layer) for c in open_}
 
     def multi_of(self, pair: tuple[str, str]) -> list[TrialRecord]:
         """The multi-position sweep of one sweep pair. Each pair runs its own rounds, so its
@@ -203,10 +204,7 @@ class ModelSuite:
         p = self.profile
 
         def open_of(records, pair) -> Conditions:
-            return {
-                (c.position_set, c.layer)
-                for c in at_most(self._pair_cells(records, pair), V.ZERO_MARGIN).open
-            }
+            return {(c.position_set, c.layer) for c in V.c9_open(self._pair_cells(records, pair))}
 
         return [r for c in CONTROLS for r in self._patching(
             "controls", [HEADLINE], ["all_demo"], (self.best_layer,), p.n_controls, c,

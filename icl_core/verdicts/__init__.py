@@ -27,7 +27,7 @@ from icl_core.verdicts.common import (
 from icl_core.verdicts.depth import c3, c3_peak, c4
 from icl_core.verdicts.matrix import C7_MIN_TASKS, c7, c10
 from icl_core.verdicts.representation import c5, c6
-from icl_core.verdicts.transfer import c1, c2, c8, c9, transfer_gate
+from icl_core.verdicts.transfer import c1, c1_open, c2, c8, c9, c9_open, transfer_gate
 
 __all__ = [
     "C7_MIN_TASKS",
@@ -41,6 +41,7 @@ __all__ = [
     "ZERO_MARGIN",
     "best_cell",
     "c1",
+    "c1_open",
     "c10",
     "c2",
     "c3",
@@ -51,6 +52,7 @@ __all__ = [
     "c7",
     "c8",
     "c9",
+    "c9_open",
     "pair_name",
     "transfer_gate",
 ]

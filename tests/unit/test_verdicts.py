@@ -8,6 +8,7 @@ from icl_core import design
 from icl_core import verdicts as V
 from icl_core.decisions import HOLDS, INCONCLUSIVE, at_least, at_most
 from icl_core.records import TrialRecord, aggregate
+from icl_core.stats.sequential import rate_e_values
 
 PAIR = ("uppercase", "repeat_word")
 
@@ -258,3 +259,47 @@ def test_c9_and_c10():
         len(pairs) * (V.MIN_MATRIX_TRIALS - 1) + V.MIN_MATRIX_TRIALS
     )
     assert V.c10(many, "m", "rigorous").details["projected_trials"] is None
+
+
+def _control(k, n, control="shuffled"):
+    return cells(trials(3, "all_demo", k, n, experiment="controls", condition=f"control={control}"))
+
+
+def test_a_controls_rounds_stop_only_when_c9_is_decided():
+    """Sequential rounds of one control run while `c9_open` names its cell. They may stop only
+    when the cell holds or C9 (over all three controls) is refuted, whatever the other two show;
+    and they do stop once C9 is refuted by that control. (A control's own 1-cell threshold,
+    1 / alpha, stopped them at e in [20, 60), where C9 stays undecided.)"""
+    others = [c for name in ("random_source", "noise_matched")
+              for c in _control(0, 5, name)]  # undecided controls beside it  # fmt: skip
+    seen_between = False
+    for n in range(1, 120, 2):
+        for k in range(n // 2 + 1):
+            cell = _control(k, n)
+            e_refute = rate_e_values(k, n, V.ZERO_MARGIN)[1]
+            seen_between |= 1 / 0.05 <= e_refute < 3 / 0.05
+            c9 = V.c9(others + cell, "m", "rigorous").status
+            if not V.c9_open(cell):
+                assert at_most(cell, V.ZERO_MARGIN).status == HOLDS or c9 == "refuted", (k, n)
+            elif c9 == "refuted":
+                raise AssertionError(f"C9 refuted by the control at {k}/{n}, rounds go on")
+    assert seen_between  # the grid reaches the e-values the old stopping rule got wrong
+
+
+def test_a_pairs_single_sweep_rounds_stop_only_when_the_models_c1_is_decided():
+    """Rounds of one sweep pair's single sweep (4 cells here) stop only when its cells all hold
+    or the model-level C1 over both pairs (8 cells, the other pair's undecided) is refuted."""
+    other = [c for L in range(4) for c in cells(trials(L, "query_last", 0, 5, pair=("a", "b")))]
+    for n in range(1, 120, 3):
+        for k in range(n // 2 + 1):
+            mine = [c for L in range(4) for c in cells(trials(L, "query_last", k if L == 0 else 0,
+                                                                n))]  # fmt: skip
+            c1 = V.c1(other + mine, _multi_for_both(), "m", "rigorous").status
+            if not V.c1_open(mine, pairs=2):
+                assert at_most(mine, V.ZERO_MARGIN).status == HOLDS or c1 == "refuted", (k, n)
+
+
+def _multi_for_both():
+    """all_demo cells that pass the transfer gate of both pairs (40/40 at one layer)."""
+    return [c for pair in (PAIR, ("a", "b")) for c in cells(trials(0, "all_demo", 40, 40,
+                                                                    pair=pair))]  # fmt: skip
