@@ -4,7 +4,6 @@ so the two cannot diverge."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from icl_core.design import (
     SINGLE_SETS,
     THRESHOLD_SETS,
 )
-from icl_core.experiments import rounds
+from icl_core.experiments import paper_runs, rounds
 from icl_core.experiments.patching import PatchingConfig, run_patching
 from icl_core.experiments.profiles import QUALIFYING_ACCURACY, Profile
 from icl_core.experiments.protocols import parse_protocol
@@ -76,7 +75,7 @@ class ModelSuite:
                   open_of: Callable[[list[TrialRecord], tuple[str, str]], Conditions]
                   | None = None) -> list[TrialRecord]:  # fmt: skip
         if self.spec.is_paper:
-            return self._paper_patching(experiment, pairs, sets, layers, n, control)
+            return paper_runs.patching(self, experiment, pairs, sets, layers, n, control)
         return self._sequential(experiment, pairs, sets, layers, n, control, cap, open_of)
 
     def _batch(self, experiment, pairs, sets, layers, n, seed, control,
@@ -102,23 +101,6 @@ class ModelSuite:
             return self._batch(experiment, unit, sets, layers, k, seed, control, conditions)
 
         return rounds.sequential(batch, records, pairs, n, cap, p.round_size, p.seed, open_of)
-
-    def _paper_patching(self, experiment, pairs, sets, layers, n, control) -> list[TrialRecord]:
-        """The released protocol (fixed demos, absolute positions computed the paper's way,
-        mean of 10 source prompts, lenient scorers) with this protocol's switched ingredients;
-        trials = the first n of its 50 inputs. Sweeps (layers=None) of an ablation cover
-        `sweep_layers`; the paper's own sweep covers every layer, and so serves the ablations
-        that switch no patching ingredient (layers, noise)."""
-        from icl_core.experiments import paper_patching as P
-
-        paper_sets = {"multi_sweep": P.PAPER_SET_NAMES, "single_sweep": P.PAPER_SINGLES}
-        switched = {k: v for k, v in self.spec.switched if k in P.INGREDIENTS}
-        if layers is None and switched and len(self.sweep_layers) < self.n_layers:
-            layers = self.sweep_layers
-        cfg = P.PaperPatchingConfig(experiment, tuple(pairs), paper_sets.get(experiment, sets),
-                                    layers, min(n, 50), seed=self.profile.seed, control=control,
-                                    **switched)  # fmt: skip
-        return self._as_read(P.run_paper_patching(self.lm, cfg, self.store, self.progress))
 
     def _stored(self, experiment: str, config: dict, compute: Callable[[], list],
                 code: tuple[str, ...]) -> list | dict:  # fmt: skip
@@ -291,29 +273,10 @@ class ModelSuite:
     def tracing(self) -> list[TrialRecord]:
         p = self.profile
         if self.spec.is_paper:
-            return self._paper_tracing()
+            return paper_runs.tracing(self)
         cfg = TracingConfig(p.tracing_tasks, ("query_input_last",) + DEMO_SINGLE_SETS,
                             None, p.n_tracing, p.seed, protocol=self.protocol)  # fmt: skip
         return run_tracing(self.lm, cfg, self.store, self.progress)
-
-    def _paper_tracing(self) -> list[TrialRecord]:
-        """The release's noise (absolute scales) at the paper's single positions, with this
-        protocol's demos, positions and scorer; layers as for the sweeps. noise=sigma3: one
-        run per layer with sigma = 3 x that layer's activation std (the rigorous scale)."""
-        from icl_core.experiments import paper_tracing as T
-
-        p = self.profile
-        switched = {k: v for k, v in self.spec.switched if k in ("demos", "positions", "scorer")}
-        if self.spec.ingredient("noise") == "absolute":
-            full = len(self.sweep_layers) == self.n_layers or not self.spec.is_ablation
-            cfg = T.PaperTracingConfig(p.tracing_tasks, None if full else self.sweep_layers,
-                                       p.n_tracing, seed=p.seed, **switched)  # fmt: skip
-            return self._as_read(T.run_paper_tracing(self.lm, cfg, self.store, self.progress))
-        scale = self.noise_scale
-        return self._as_read([r for layer in self.sweep_layers for r in T.run_paper_tracing(
-            self.lm, T.PaperTracingConfig(p.tracing_tasks, (layer,), p.n_tracing,
-                                          (3.0 * scale[layer],), p.seed, **switched),
-            self.store, self.progress)])  # fmt: skip
 
     @functools.cached_property
     def noise_scale(self) -> list[float]:
@@ -324,13 +287,6 @@ class ModelSuite:
         if self.progress:
             self.progress(f"{self.model} noise_scale")
         return stored_noise_scale(self.lm, self.store, self.profile.seed)
-
-    def _as_read(self, records: list[TrialRecord]) -> list[TrialRecord]:
-        """The records on `sweep_layers`, named by this protocol (a run shared with another
-        protocol, e.g. "paper" and "paper+layers=all", carries the computing protocol's name)."""
-        kept = set(self.sweep_layers)
-        return [r if r.protocol == self.protocol else dataclasses.replace(r, protocol=self.protocol)
-                for r in records if r.layer in kept]  # fmt: skip
 
     @functools.cached_property
     def probes(self) -> list[dict]:
