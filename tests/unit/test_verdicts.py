@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from icl_core import design
 from icl_core import verdicts as V
-from icl_core.decisions import HOLDS, INCONCLUSIVE, at_least, at_most
+from icl_core.decisions import ALPHA, HOLDS, INCONCLUSIVE, at_least, at_most
 from icl_core.records import TrialRecord, aggregate
 from icl_core.stats.sequential import rate_e_values
 
@@ -277,7 +277,7 @@ def test_a_controls_rounds_stop_only_when_c9_is_decided():
         for k in range(n // 2 + 1):
             cell = _control(k, n)
             e_refute = rate_e_values(k, n, V.ZERO_MARGIN)[1]
-            seen_between |= 1 / 0.05 <= e_refute < 3 / 0.05
+            seen_between |= 1 / ALPHA <= e_refute < 3 / ALPHA
             c9 = V.c9(others + cell, "m", "rigorous").status
             if not V.c9_open(cell):
                 assert at_most(cell, V.ZERO_MARGIN).status == HOLDS or c9 == "refuted", (k, n)
@@ -290,11 +290,12 @@ def test_a_pairs_single_sweep_rounds_stop_only_when_the_models_c1_is_decided():
     """Rounds of one sweep pair's single sweep (4 cells here) stop only when its cells all hold
     or the model-level C1 over both pairs (8 cells, the other pair's undecided) is refuted."""
     other = [c for L in range(4) for c in cells(trials(L, "query_last", 0, 5, pair=("a", "b")))]
+    multi = _multi_for_both()
     for n in range(1, 120, 3):
         for k in range(n // 2 + 1):
             mine = [c for L in range(4) for c in cells(trials(L, "query_last", k if L == 0 else 0,
                                                                 n))]  # fmt: skip
-            c1 = V.c1(other + mine, _multi_for_both(), "m", "rigorous").status
+            c1 = V.c1(other + mine, multi, "m", "rigorous").status
             if not V.c1_open(mine, pairs=2):
                 assert at_most(mine, V.ZERO_MARGIN).status == HOLDS or c1 == "refuted", (k, n)
 
