@@ -15,6 +15,7 @@ import torch
 
 from icl_core.engine import PromptEdit, generate
 from icl_core.errors import InterventionError
+from icl_core.kernels import Condition
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import build_layout, render
 from icl_core.tasks import (
@@ -25,7 +26,7 @@ from icl_core.tasks import (
     sample_example,
     sample_pair,
 )
-from icl_core.trials import CleanRuns, Condition, PreparedPair, prepare_pair, run_conditions
+from icl_core.trials import CleanRuns, PreparedPair, prepare_pair, run_conditions
 
 SINGLE_SETS = ("last_demo_token", "last_separator", "query_first", "query_last")
 MULTI_SETS = ("all_demo", "output_only", "input_only", "last_demo")

@@ -1,25 +1,20 @@
-"""One intervention trial = a (source, target) prompt pair, patched under many conditions
-(position set x layer), each classified transfer / preserve / malformed, or excluded with a
-reason. All conditions of a pair run in one batched `engine.generate` call.
+"""The rigorous protocol's trial: a (source, target) prompt pair laid out, run clean and
+checked for exclusions (`prepare_pair`), then patched under many conditions (position set x
+layer) by the patching kernel (`icl_core.kernels`) as a `RigorousTrial`, each condition
+classified transfer / preserve / malformed / source_copy, or excluded with a reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 
-from icl_core.engine import (
-    CleanRun,
-    Generation,
-    PromptEdit,
-    check_context,
-    clean_prefill,
-    generate,
-)
+from icl_core.engine import CleanRun, Generation, check_context, clean_prefill, generate
 from icl_core.errors import LayoutError, PromptTooLongError
 from icl_core.forced_scoring import is_stop
+from icl_core.kernels import Condition, ConditionResult, Patch, Scored, Transform, patch_conditions
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
 from icl_core.scoring import classify, exclusion, layout_exclusion
@@ -154,35 +149,43 @@ def prepare_pair(
 
 
 @dataclass(frozen=True)
-class Condition:
-    """Patch the target's `position_set` at block `layer` with the source's states there."""
+class RigorousTrial:
+    """A prepared pair as the patching kernel's `PatchTrial`: role-mapped source states
+    (`strict`: a set whose roles differ in token count is `misaligned`), forced-continuation
+    scoring with the source-minus-target margin; `naive`: one full forward and decode per
+    condition, no reuse (the benchmark's baseline)."""
 
-    position_set: str
-    layer: int
+    prep: PreparedPair
+    strict: bool = False
+    naive: bool = False
+    batch_size: int = 8
 
+    @property
+    def target_ids(self) -> tuple[int, ...]:
+        return self.prep.target.input_ids
 
-@dataclass(frozen=True)
-class ConditionResult:
-    """One patched trial. `outcome` is None iff `excluded` names a reason."""
+    def patch(self, position_set: str) -> Patch:
+        prep = self.prep
+        m = map_positions(prep.source, prep.target, prep.target.position_set(position_set))
+        rows = list(m.source)
+        return Patch(m.target, m.source, len(m.unmatched),
+                     lambda layer: prep.source_states[layer][rows],
+                     "misaligned" if self.strict and not m.exact else None)  # fmt: skip
 
-    condition: Condition
-    outcome: str | None
-    excluded: str | None
-    output: str
-    margin: float | None
-    target_positions: tuple[int, ...]
-    source_positions: tuple[int, ...]
-    n_unmatched: int
+    def generation(self) -> dict:
+        # the margin needs the target's and source's answers forced on every row; the copy
+        # answer only proves a source_copy, so it runs on the rows those two leave unproven
+        prep, naive = self.prep, self.naive
+        reuse = {} if naive else {"clean": prep.target_clean, "decode": "unmatched", "scored": 2}
+        return dict(max_new_tokens=prep.max_new_tokens, continuations=prep.continuations,
+                    batch_size=1 if naive else self.batch_size,
+                    decode_batch=1 if naive else 64, reuse_prefix=not naive, **reuse)  # fmt: skip
 
-
-def _result(cond, gen: Generation | None, mapped, excluded, prep) -> ConditionResult:
-    if gen is None:
-        return ConditionResult(cond, None, excluded, "", None, mapped.target, mapped.source,
-                               len(mapped.unmatched))  # fmt: skip
-    target_lp, source_lp = gen.continuation_logprobs[:2]
-    outcome = classify(gen.text, prep.source_answer, prep.target_answer, prep.copy_answer)
-    return ConditionResult(cond, outcome, None, first_line(gen.text), source_lp - target_lp,
-                           mapped.target, mapped.source, len(mapped.unmatched))  # fmt: skip
+    def score(self, gen: Generation) -> Scored:
+        prep = self.prep
+        target_lp, source_lp = gen.continuation_logprobs[:2]
+        outcome = classify(gen.text, prep.source_answer, prep.target_answer, prep.copy_answer)
+        return Scored(outcome, first_line(gen.text), source_lp - target_lp)
 
 
 def run_conditions(
@@ -192,39 +195,13 @@ def run_conditions(
     strict: bool = False,
     batch_size: int = 8,
     naive: bool = False,
-    transform: Callable[[torch.Tensor, Condition], torch.Tensor] | None = None,
+    transform: Transform | None = None,
 ) -> list[ConditionResult]:
-    """Patch every condition (role-mapped source states) and classify. Requires a prepared pair
-    that is not excluded. `strict`: conditions whose patched roles differ in token count
-    between source and target are excluded as `misaligned`. `naive`: one full forward and
-    decode per condition, no reuse (the benchmark's baseline). `transform(values, condition)`
-    replaces the mapped source states [n_positions, hidden] before patching (controls:
-    shuffled roles, norm-matched noise)."""
+    """Patch every condition (role-mapped source states) and classify (`RigorousTrial`).
+    Requires a prepared pair that is not excluded. `transform(values, condition)` replaces the
+    mapped source states [n_positions, hidden] before patching (controls: shuffled roles,
+    norm-matched noise)."""
     if prep.excluded:
         raise ValueError(f"pair is excluded ({prep.excluded}); nothing to run")
-    tgt, src = prep.target, prep.source
-    names = {c.position_set for c in conditions}
-    maps = {name: map_positions(src, tgt, tgt.position_set(name)) for name in names}
-    runnable, variants = [], []
-    for cond in conditions:
-        m = maps[cond.position_set]
-        if strict and not m.exact:
-            continue
-        runnable.append(cond)
-        values = prep.source_states[cond.layer][list(m.source)]
-        if transform is not None:
-            values = transform(values, cond)
-        variants.append([PromptEdit(cond.layer, m.target, values)])
-    # the margin needs the target's and source's answers forced on every row; the copy
-    # answer only proves a source_copy, so it runs on the rows those two leave unproven
-    reuse = {} if naive else {"clean": prep.target_clean, "decode": "unmatched", "scored": 2}
-    gens = generate(lm.model, lm.tokenizer, tgt.input_ids, variants, prep.max_new_tokens,
-                    continuations=prep.continuations, batch_size=1 if naive else batch_size,
-                    decode_batch=1 if naive else 64, reuse_prefix=not naive, **reuse)  # fmt: skip
-    by_cond = dict(zip(runnable, gens, strict=True))
-    return [
-        _result(
-            c, by_cond.get(c), maps[c.position_set], None if c in by_cond else "misaligned", prep
-        )
-        for c in conditions
-    ]
+    trial = RigorousTrial(prep, strict, naive, batch_size)
+    return patch_conditions(lm, trial, conditions, transform)

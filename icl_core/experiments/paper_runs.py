@@ -21,9 +21,10 @@ def patching(suite: ModelSuite, experiment: str, pairs, sets, layers, n: int,
     `suite.sweep_layers`; the paper's own sweep covers every layer, and so serves the ablations
     that switch no patching ingredient (layers, noise)."""
     from icl_core.experiments import paper_patching as P
+    from icl_core.experiments.paper_protocol import INGREDIENTS
 
     paper_sets = {"multi_sweep": P.PAPER_SET_NAMES, "single_sweep": P.PAPER_SINGLES}
-    switched = {k: v for k, v in suite.spec.switched if k in P.INGREDIENTS}
+    switched = {k: v for k, v in suite.spec.switched if k in INGREDIENTS}
     if layers is None and switched and len(suite.sweep_layers) < suite.n_layers:
         layers = suite.sweep_layers
     cfg = P.PaperPatchingConfig(experiment, tuple(pairs), paper_sets.get(experiment, sets),

@@ -3,7 +3,7 @@ noise scales (0.5, 1, 2, 5) added at the paper's single positions of its fixed-d
 the first query token ("query_first") and the last demo token ("last_demo_token", the token
 holding the character before the final "\\nInput:"), both located the paper's way.
 
-Ingredients, switchable as in `paper_patching`: demos (fixed | sampled), positions (paper |
+Ingredients (`paper_protocol`): demos (fixed | sampled), positions (paper |
 roles: our layout's query_first and demo4_output_last), scorer (paper | strict: correctness
 of the clean and noised outputs); the source ingredient does not apply (no source prompt).
 Known deviation: prompts the clean model answers wrongly are excluded (clean_target_wrong)
@@ -16,18 +16,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from icl_core.engine import PromptEdit, generate
 from icl_core.errors import InvalidChoiceError, LayoutError
-from icl_core.experiments.paper_patching import (
+from icl_core.experiments.paper_protocol import (
     INGREDIENTS,
-    PaperPatchingConfig,
+    PaperWay,
     capture,
+    check_count,
     clean_correct,
-    paper_noise_sigmas,
     prompt_example,
 )
 from icl_core.experiments.units import run_units
-from icl_core.interventions import gaussian_noise
+from icl_core.kernels import Noise, noised_outputs
 from icl_core.models.loading import LoadedModel
 from icl_core.progress import Progress
 from icl_core.records import TrialRecord
@@ -35,6 +34,7 @@ from icl_core.scoring import layout_exclusion
 from icl_core.tasks import derive_seed
 
 TRACING_POSITIONS = ("query_first", "last_demo_token")
+paper_noise_sigmas = (0.5, 1.0, 2.0, 5.0)  # the release's absolute causal-tracing noise
 ROLE_POSITIONS = {"query_first": "query_first", "last_demo_token": "demo4_output_last"}
 
 
@@ -56,17 +56,21 @@ class PaperTracingConfig:
     def __post_init__(self) -> None:
         if not self.sigmas or any(s <= 0 for s in self.sigmas):
             raise InvalidChoiceError(f"sigmas={self.sigmas}: need one or more positive scales")
-        self.patching_config()  # validates tasks, counts and ingredients
+        way = self.way  # validates the ingredients
+        if self.n_trials < 1:
+            raise InvalidChoiceError("n_trials must be >= 1")
+        for task in self.tasks:
+            way.check_task(task)
+            check_count(task, self.n_trials, "n_trials")
 
-    def patching_config(self) -> PaperPatchingConfig:
-        """The paper-protocol settings the prompts are built with."""
-        return PaperPatchingConfig(self.experiment, tuple((t, t) for t in self.tasks), (),
-                                   None, self.n_trials, 1, self.seed, self.demos,
-                                   self.positions, self.scorer)  # fmt: skip
+    @property
+    def way(self) -> PaperWay:
+        """The ingredients and seed the prompts are built and scored with."""
+        return PaperWay(self.demos, self.positions, self.scorer, seed=self.seed)
 
     @property
     def protocol(self) -> str:
-        return self.patching_config().protocol
+        return self.way.protocol
 
     def unit(self, task: str) -> dict:
         d = asdict(self)
@@ -86,7 +90,7 @@ def _positions(prompt, positions: str) -> dict[str, int]:
 def run_task(lm: LoadedModel, cfg: PaperTracingConfig, task: str) -> list[TrialRecord]:
     """Every prompt of `task` under every (sigma, position, layer): outcome correct/incorrect
     for the task under the active scorer; excluded: layout_error, too_long, clean_target_wrong."""
-    pcfg = cfg.patching_config()
+    way = cfg.way
     n = lm.info.n_layers
     layers = cfg.layers if cfg.layers is not None else tuple(range(n))
     if any(not 0 <= x < n for x in layers):
@@ -94,46 +98,44 @@ def run_task(lm: LoadedModel, cfg: PaperTracingConfig, task: str) -> list[TrialR
     conds = [(s, p, layer) for s in cfg.sigmas for p in TRACING_POSITIONS for layer in layers]
     records: list[TrialRecord] = []
     for i in range(cfg.n_trials):
-        ex = prompt_example(pcfg, task, i)
+        ex = prompt_example(way, task, i)
         seed = derive_seed(cfg.seed, f"paper_tracing:{task}:{i}")
         base = dict(model=lm.info.name, family=lm.info.family, n_layers=n,
                     protocol=cfg.protocol, experiment=cfg.experiment, source_task="noise",
                     target_task=task, seed=seed)  # fmt: skip
 
         try:
-            prompt = capture(lm, pcfg, ex, (), clean_output=True, keep_run=True)
+            prompt = capture(lm, way, ex, (), clean_output=True, keep_run=True)
         except LayoutError as exc:
-            records += _excluded(base, conds, pcfg, layout_exclusion(exc))
+            records += _excluded(base, conds, way, layout_exclusion(exc))
             continue
         base["target_prompt"] = prompt.text
         if not clean_correct(cfg.scorer, task, prompt.clean_output, ex.query):
-            records += _excluded(base, conds, pcfg, "clean_target_wrong",
+            records += _excluded(base, conds, way, "clean_target_wrong",
                                  output=prompt.clean_output.strip())  # fmt: skip
             continue
         where = _positions(prompt, cfg.positions)
-        variants = [[PromptEdit(layer, (where[p],), gaussian_noise(
-            1, lm.info.hidden, s, derive_seed(seed, f"{s}:{p}:{layer}") % 2**63), "add")]
-            for s, p, layer in conds]  # fmt: skip
-        gens = generate(lm.model, lm.tokenizer, prompt.ids, variants, pcfg.max_new_tokens,
-                        clean=prompt.clean)  # fmt: skip
+        noises = [Noise((where[p],), layer, s, derive_seed(seed, f"{s}:{p}:{layer}") % 2**63)
+                  for s, p, layer in conds]  # fmt: skip
+        gens = noised_outputs(lm, prompt.ids, noises, way.max_new_tokens, prompt.clean)
         for (s, p, layer), gen in zip(conds, gens, strict=True):
             ok = clean_correct(cfg.scorer, task, gen.text, ex.query)
             records.append(TrialRecord(**base, layer=layer, position_set=p,
                                        outcome="correct" if ok else "incorrect",
-                                       condition=_condition(pcfg, s), output=gen.answer,
+                                       condition=_condition(way, s), output=gen.answer,
                                        target_positions=(where[p],)))  # fmt: skip
     return records
 
 
-def _excluded(base: dict, conds, pcfg: PaperPatchingConfig, reason: str, **kw
+def _excluded(base: dict, conds, way: PaperWay, reason: str, **kw
               ) -> list[TrialRecord]:  # fmt: skip
     return [TrialRecord(**base, **kw, layer=layer, position_set=p, outcome=None,
-                        excluded=reason, condition=_condition(pcfg, s))
+                        excluded=reason, condition=_condition(way, s))
             for s, p, layer in conds]  # fmt: skip
 
 
-def _condition(pcfg: PaperPatchingConfig, sigma: float) -> str:
-    return ",".join(filter(None, (pcfg.condition, f"sigma={sigma:g}")))
+def _condition(way: PaperWay, sigma: float) -> str:
+    return ",".join(filter(None, (way.condition, f"sigma={sigma:g}")))
 
 
 def run_paper_tracing(lm: LoadedModel, cfg: PaperTracingConfig, store=None,

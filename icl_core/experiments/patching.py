@@ -18,6 +18,7 @@ import torch
 from icl_core.design import third_task
 from icl_core.errors import InvalidChoiceError
 from icl_core.experiments.units import run_units
+from icl_core.kernels import Condition, ConditionResult, condition_records, excluded_records
 from icl_core.models.loading import LoadedModel
 from icl_core.progress import Progress
 from icl_core.records import TrialRecord
@@ -31,14 +32,7 @@ from icl_core.tasks import (
     sample_pair,
 )
 from icl_core.tasks.sampling import shared_input_capacity
-from icl_core.trials import (
-    CleanRuns,
-    Condition,
-    ConditionResult,
-    PreparedPair,
-    prepare_pair,
-    run_conditions,
-)
+from icl_core.trials import CleanRuns, PreparedPair, prepare_pair, run_conditions
 
 CONTROLS = ("", "random_source", "noise_matched", "shuffled")
 
@@ -144,23 +138,8 @@ def _records(lm, cfg, prep: PreparedPair, seed, results: Sequence[ConditionResul
                 source_prompt=prep.source.prompt.text if prep.source else None,
                 source_query=prep.pair.source.query)  # fmt: skip
     if results is None:
-        return [TrialRecord(**base, layer=c.layer, position_set=c.position_set, outcome=None,
-                            excluded=prep.excluded) for c in conds]  # fmt: skip
-    return [
-        TrialRecord(
-            **base,
-            layer=r.condition.layer,
-            position_set=r.condition.position_set,
-            outcome=r.outcome,
-            excluded=r.excluded,
-            margin=r.margin,
-            output=r.output,
-            target_positions=r.target_positions,
-            source_positions=r.source_positions,
-            n_unmatched=r.n_unmatched,
-        )  # fmt: skip
-        for r in results
-    ]
+        return excluded_records(base, conds, prep.excluded)
+    return condition_records(base, results)
 
 
 def conditions_of(lm: LoadedModel, cfg: PatchingConfig) -> list[Condition]:

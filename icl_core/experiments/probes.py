@@ -35,6 +35,7 @@ import torch
 
 from icl_core.engine import clean_prefill
 from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
+from icl_core.experiments.paper_protocol import PAPER_K  # the release's five demos
 from icl_core.interventions import check_layers
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import build_layout, render
@@ -65,7 +66,6 @@ PROTOCOLS = ("rigorous", "paper")
 PROBES = ("centroid", "logreg")
 EXCLUSION_REASONS = ("layout_error", "too_long")
 DEFAULT_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
-PAPER_K = 5  # the release's prompts always hold five demos
 PAPER_QUERIES = 50  # test inputs per task in the release
 
 

@@ -4,7 +4,7 @@ paper protocol with ingredients switched to their rigorous counterparts, e.g.
 
 Ingredients of the paper protocol and their switched values: demos fixed -> sampled,
 positions paper -> roles, scorer paper -> strict, source mean -> paired (see
-`paper_patching`), layers grid -> all (the paper's cross-model depth fractions 0.30, 0.44,
+`paper_protocol`), layers grid -> all (the paper's cross-model depth fractions 0.30, 0.44,
 0.52, 0.59 vs every layer), noise absolute -> sigma3 (causal tracing: the release's absolute
 scales 0.5, 1, 2, 5 vs 3 x the layer's activation std). "both" names rigorous, paper and every
 single-ingredient ablation.
@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from icl_core.errors import InvalidChoiceError
-from icl_core.experiments import paper_patching
+from icl_core.experiments import paper_protocol
 
 RIGOROUS, PAPER = "rigorous", "paper"
 # (the paper's value, its rigorous counterpart): the patching ingredients, plus the layer grid
 # and the causal-tracing noise
-INGREDIENTS = {**paper_patching.INGREDIENTS, "layers": ("grid", "all"),
+INGREDIENTS = {**paper_protocol.INGREDIENTS, "layers": ("grid", "all"),
                "noise": ("absolute", "sigma3")}  # fmt: skip
 ABLATIONS = tuple(f"{PAPER}+{k}={v[1]}" for k, v in INGREDIENTS.items())
 GROUPS = {"both": (RIGOROUS, PAPER, *ABLATIONS)}

@@ -9,14 +9,15 @@ so disruption = 1 - accuracy under noise = (acc_clean - acc_noised) / acc_clean.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
 
-from icl_core.engine import PromptEdit, check_context, clean_prefill, generate
+from icl_core.engine import check_context, clean_prefill, generate
 from icl_core.errors import InvalidChoiceError, LayoutError
 from icl_core.experiments.units import get_or_compute_unit, run_units
-from icl_core.interventions import gaussian_noise
+from icl_core.kernels import Noise, noised_outputs
 from icl_core.models.loading import LoadedModel
 from icl_core.progress import Progress
 from icl_core.prompts import build_layout, render
@@ -81,6 +82,12 @@ class TracingConfig:
         d["tasks"] = [task]
         return d
 
+    def sigma(self, scale: Sequence[float], layer: int) -> float:
+        """The noise std at `layer`: `absolute_sigma`, else sigma_factor x scale[layer]."""
+        if self.absolute_sigma is not None:
+            return self.absolute_sigma
+        return self.sigma_factor * scale[layer]
+
     @property
     def condition(self) -> str:
         if self.absolute_sigma is not None:
@@ -118,18 +125,12 @@ def run_task(
                                     excluded="clean_target_wrong", output=g.answer)
                         for ps, L in conds]  # fmt: skip
             continue
-        variants = []
-        for ps, layer in conds:
-            pos = layout.position_set(ps)
-            sigma = (
-                cfg.absolute_sigma
-                if cfg.absolute_sigma is not None
-                else cfg.sigma_factor * scale[layer]
-            )
-            noise = gaussian_noise(len(pos), info.hidden, sigma,
-                                   derive_seed(seed, f"{ps}:{layer}") % 2**63)  # fmt: skip
-            variants.append([PromptEdit(layer, pos, noise, "add")])
-        gens = generate(lm.model, lm.tokenizer, layout.input_ids, variants, budget, clean=clean)
+        noises = [
+            Noise(layout.position_set(ps), layer, cfg.sigma(scale, layer),
+                  derive_seed(seed, f"{ps}:{layer}") % 2**63)
+            for ps, layer in conds
+        ]  # fmt: skip
+        gens = noised_outputs(lm, layout.input_ids, noises, budget, clean)
         for (ps, layer), gen in zip(conds, gens, strict=True):
             outcome = "correct" if first_line(gen.text) == ex.answer else "incorrect"
             records.append(TrialRecord(**base, layer=layer, position_set=ps, outcome=outcome,

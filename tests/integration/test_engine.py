@@ -10,12 +10,13 @@ from icl_core import engine
 from icl_core.engine import PromptEdit, clean_prefill, generate
 from icl_core.errors import InterventionError, PromptTooLongError
 from icl_core.interventions import capture_residual
+from icl_core.kernels import Condition
 from icl_core.models.loading import LoadedModel, ModelInfo
 from icl_core.models.tiny import tiny_model
 from icl_core.prompts import render
 from icl_core.scoring import classify, exclusion
 from icl_core.tasks import ICLExample, TaskPair
-from icl_core.trials import Condition, prepare_pair, run_conditions
+from icl_core.trials import prepare_pair, run_conditions
 
 BUDGET = 1  # one token: a full patch fixes the first token, later ones see clean KV
 PROMPT = "Input: apple\nOutput: APPLE\n\nInput: brain\nOutput: BRAIN\n\nInput: cloud\nOutput:"

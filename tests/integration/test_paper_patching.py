@@ -9,20 +9,20 @@ import torch
 
 import icl_core.experiments.paper_patching as pp
 from fixtures.models import tiny_loaded
+from icl_core import kernels
 from icl_core.design import third_task
 from icl_core.engine import Generation
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.paper_patching import (
     POSITION_SETS,
     PaperPatchingConfig,
-    capture,
     paper_layer_grid,
     patch_plan,
-    prompt_example,
     run_paper_pair,
     run_paper_patching,
-    score_outcome,
 )
+from icl_core.experiments.paper_protocol import capture, prompt_example, score_outcome
+from icl_core.experiments.paper_tracing import paper_noise_sigmas
 from icl_core.prompts import render
 from icl_core.prompts.paper_positions import paper_positions
 from icl_core.records import aggregate
@@ -50,7 +50,7 @@ def test_paper_layer_grid():
     assert paper_layer_grid(28) == [8, 12, 14, 16]
     assert paper_layer_grid(30) == [9, 13, 15, 17]
     assert paper_layer_grid(16) == [4, 7, 8, 9]
-    assert pp.paper_noise_sigmas == (0.5, 1.0, 2.0, 5.0)
+    assert paper_noise_sigmas == (0.5, 1.0, 2.0, 5.0)
 
 
 def test_config_validation_and_naming():
@@ -101,10 +101,12 @@ def test_paper_positions_are_absolute_and_mean_source_is_trivial(llama):
     assert records[0].target_positions[0] == 0
     # mean of 10 fixed-demo source prompts == any one of them at demo positions
     layers = (0, 2)
-    sources = [capture(llama, cfg, prompt_example(cfg, "uppercase", j), layers) for j in range(10)]
-    target = capture(llama, cfg, prompt_example(cfg, "repeat_word", 0), layers)
+    sources = [
+        capture(llama, cfg.way, prompt_example(cfg.way, "uppercase", j), layers) for j in range(10)
+    ]
+    target = capture(llama, cfg.way, prompt_example(cfg.way, "repeat_word", 0), layers)
     for name in pp.PAPER_SET_NAMES:
-        plan = patch_plan(cfg, name, sources, target)
+        plan = patch_plan(cfg.way, name, sources, target)
         assert plan.target_positions and plan.n_unmatched == 0
         assert all(len(c) == 10 for c in plan.contributions)
         for layer in layers:
@@ -120,8 +122,12 @@ def test_roles_positions_match_roles(qwen):
     records = run_paper_pair(qwen, cfg, "uppercase", "first_letter")
     assert len(records) == 2 * len(POSITION_SETS)
     layers = (1,)
-    sources = [capture(qwen, cfg, prompt_example(cfg, "uppercase", j), layers) for j in range(3)]
-    targets = [capture(qwen, cfg, prompt_example(cfg, "first_letter", i), layers) for i in (0, 1)]
+    sources = [
+        capture(qwen, cfg.way, prompt_example(cfg.way, "uppercase", j), layers) for j in range(3)
+    ]
+    targets = [
+        capture(qwen, cfg.way, prompt_example(cfg.way, "first_letter", i), layers) for i in (0, 1)
+    ]
     s_layout = sources[0].layout
     for n, r in enumerate(records):
         assert r.protocol == "paper+positions=roles" and r.condition == "positions=roles"
@@ -163,7 +169,7 @@ def test_scorer_switch_in_the_runner(llama, monkeypatch, scorer, expected):
     def fake(model, tokenizer, ids, variants, max_new_tokens, **kw):
         return [Generation("Y Y", "Y Y\n", (), torch.zeros(1)) for _ in variants]
 
-    monkeypatch.setattr(pp, "generate", fake)
+    monkeypatch.setattr(kernels, "generate", fake)
     cfg = PaperPatchingConfig("x", (("repeat_word", "pattern_completion"),), ("all_demo",),
                               layers=(0,), n_trials=1, scorer=scorer, **FAST)  # fmt: skip
     (r,) = run_paper_pair(llama, cfg, "repeat_word", "pattern_completion")
@@ -212,18 +218,20 @@ def test_out_of_range_positions_are_counted_not_fatal(llama, monkeypatch):
     the target is excluded as position_out_of_range."""
     cfg = PaperPatchingConfig("x", (("uppercase", "repeat_word"),), ("all_demo", "last_demo"),
                               layers=(1,), n_trials=1, **FAST)  # fmt: skip
-    sources = [capture(llama, cfg, prompt_example(cfg, "uppercase", j), (1,)) for j in range(3)]
-    target = capture(llama, cfg, prompt_example(cfg, "repeat_word", 0), (1,))
-    full = patch_plan(cfg, "all_demo", sources, target)
+    sources = [
+        capture(llama, cfg.way, prompt_example(cfg.way, "uppercase", j), (1,)) for j in range(3)
+    ]
+    target = capture(llama, cfg.way, prompt_example(cfg.way, "repeat_word", 0), (1,))
+    full = patch_plan(cfg.way, "all_demo", sources, target)
     short = dataclasses.replace(sources[1], ids=sources[1].ids[:20])
-    plan = patch_plan(cfg, "all_demo", [sources[0], short, sources[2]], target)
+    plan = patch_plan(cfg.way, "all_demo", [sources[0], short, sources[2]], target)
     assert plan.target_positions == full.target_positions
     n_late = sum(p >= 20 for p in full.target_positions)
     assert plan.n_unmatched == n_late and n_late > 0
     assert [len(c) for c in plan.contributions] == [3 if p < 20 else 2
                                                     for p in plan.target_positions]  # fmt: skip
     cut = dataclasses.replace(target, ids=target.ids[:20])
-    plan = patch_plan(cfg, "all_demo", sources, cut)
+    plan = patch_plan(cfg.way, "all_demo", sources, cut)
     assert plan.target_positions == tuple(p for p in full.target_positions if p < 20)
     assert plan.n_unmatched == n_late
 
@@ -254,14 +262,14 @@ def test_controls_under_the_paper_protocol(llama, monkeypatch):
     base = PaperPatchingConfig("x", (("uppercase", "repeat_word"),), ("all_demo",), layers=(1,),
                                n_trials=1, **FAST)  # fmt: skip
     edits = {}
-    real_generate = pp.generate
+    real_generate = kernels.generate
 
     def spy(model, tok, ids, variants, *args, **kw):
         if variants != [[]]:
             edits[key] = variants[0][0].values.clone()
         return real_generate(model, tok, ids, variants, *args, **kw)
 
-    monkeypatch.setattr(pp, "generate", spy)
+    monkeypatch.setattr(kernels, "generate", spy)
     records = {}
     for key in ("", "random_source", "noise_matched", "shuffled"):
         cfg = dataclasses.replace(base, control=key)

@@ -8,7 +8,7 @@ import pytest
 import icl_core.experiments.paper_tracing as T
 from fixtures.models import tiny_loaded
 from icl_core.errors import InvalidChoiceError
-from icl_core.experiments.paper_patching import capture, prompt_example
+from icl_core.experiments.paper_protocol import capture, prompt_example
 from icl_core.store import ResultsStore
 
 
@@ -44,7 +44,7 @@ def test_noise_at_the_papers_positions(llama, monkeypatch):
     cfg = T.PaperTracingConfig(("uppercase",), layers=(0, 2), n_trials=2, sigmas=(0.5, 5.0))
     records = T.run_task(llama, cfg, "uppercase")
     assert len(records) == 2 * 2 * 2 * 2  # trials x sigmas x positions x layers
-    prompt = capture(llama, cfg.patching_config(), prompt_example(cfg.patching_config(),
+    prompt = capture(llama, cfg.way, prompt_example(cfg.way,
                      "uppercase", 0), (), clean_output=False)  # fmt: skip
     first = [r for r in records if r.seed == records[0].seed]
     where = {r.position_set: r.target_positions for r in first}
@@ -62,7 +62,7 @@ def test_roles_and_sampled_demos(llama, monkeypatch):
     records = T.run_task(llama, cfg, "uppercase")
     assert {r.protocol for r in records} == {"paper+demos=sampled+positions=roles"}
     assert {r.condition for r in records} == {"demos=sampled,positions=roles,sigma=1"}
-    fixed = prompt_example(T.PaperTracingConfig(("uppercase",)).patching_config(), "uppercase", 0)
+    fixed = prompt_example(T.PaperTracingConfig(("uppercase",)).way, "uppercase", 0)
     assert records[0].target_prompt.split("\n")[0] != f"Input: {fixed.demos[0][0]}"
 
 

@@ -10,9 +10,10 @@ import torch
 from fixtures.models import tiny_loaded
 from icl_core.experiments import patching
 from icl_core.experiments.patching import PatchingConfig, run_group, run_patching
+from icl_core.kernels import Condition
 from icl_core.models.tiny import TINY_ARCHS
 from icl_core.tasks import sample_draw
-from icl_core.trials import CleanRuns, Condition, prepare_pair, run_conditions
+from icl_core.trials import CleanRuns, prepare_pair, run_conditions
 
 GROUP = ("uppercase", "first_letter", "repeat_word", "length")
 CONDITIONS = [Condition(ps, layer) for ps in ("all_demo", "last_separator") for layer in (0, 1)]
