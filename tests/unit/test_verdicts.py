@@ -288,16 +288,24 @@ def test_a_controls_rounds_stop_only_when_c9_is_decided():
 
 def test_a_pairs_single_sweep_rounds_stop_only_when_the_models_c1_is_decided():
     """Rounds of one sweep pair's single sweep (4 cells here) stop only when its cells all hold
-    or the model-level C1 over both pairs (8 cells, the other pair's undecided) is refuted."""
+    or the model-level C1 over both pairs (8 cells, the other pair's undecided) is refuted; and
+    they do stop once C1 is refuted by that pair. (The pair's own threshold, 4 / alpha, stopped
+    them at e in [80, 160), where C1 stays undecided.)"""
     other = [c for L in range(4) for c in cells(trials(L, "query_last", 0, 5, pair=("a", "b")))]
     multi = _multi_for_both()
+    seen_between = False
     for n in range(1, 120, 3):
         for k in range(n // 2 + 1):
             mine = [c for L in range(4) for c in cells(trials(L, "query_last", k if L == 0 else 0,
                                                                 n))]  # fmt: skip
+            e_refute = rate_e_values(k, n, V.ZERO_MARGIN)[1]
+            seen_between |= 4 / ALPHA <= e_refute < 8 / ALPHA
             c1 = V.c1(other + mine, multi, "m", "rigorous").status
             if not V.c1_open(mine, pairs=2):
                 assert at_most(mine, V.ZERO_MARGIN).status == HOLDS or c1 == "refuted", (k, n)
+            elif c1 == "refuted":
+                raise AssertionError(f"C1 refuted by the pair at {k}/{n}, rounds go on")
+    assert seen_between  # the grid reaches the e-values the old stopping rule got wrong
 
 
 def _multi_for_both():
