@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from icl_core.errors import InvalidChoiceError, UnknownNameError
-from icl_core.experiments.probes import PROTOCOLS, collect_states
+from icl_core.experiments.probe_states import PROTOCOLS, collect_states
 from icl_core.models.loading import LoadedModel
 from icl_core.tasks import derive_seed, paper_task, resolve_task
 
@@ -162,7 +162,7 @@ def task_vectors(
 ) -> dict[str, np.ndarray]:
     """Task -> mean residual state (float64 [hidden]) at the output of block ``layer`` at the
     single position ``position``, over the task's kept prompts among ``n_prompts`` (the prompts
-    of :func:`icl_core.experiments.probes.collect_states` for the same seed and protocol).
+    of :func:`icl_core.experiments.probe_states.collect_states` for the same seed and protocol).
     Raises InvalidChoiceError if a task keeps no prompt (all excluded by layout)."""
     tasks = _check_tasks(tasks)
     bank = collect_states(

@@ -312,7 +312,8 @@ class ModelSuite:
         (stored), score rounds of `n_probe_prompts` fresh prompts per task, each round its own
         stored unit. Stopping looks at outcomes; valid because C6's rule is anytime-valid and
         the probes stay fixed."""
-        from icl_core.experiments.probes import collect_states, fit_bank_probes, score_fresh_prompts
+        from icl_core.experiments.probe_states import collect_states
+        from icl_core.experiments.probes import fit_bank_probes, score_fresh_prompts
 
         p, layer, position = self.profile, self.best_layer, "last_demo_token"
         first = [r for r in self.probes if r["layer"] == layer and r["position"] == position]

@@ -6,10 +6,9 @@ import pytest
 
 from fixtures.models import tiny_loaded
 from icl_core.errors import InterventionError, InvalidChoiceError, LayoutError, UnknownNameError
-from icl_core.experiments import probes
+from icl_core.experiments import probe_states, probes
+from icl_core.experiments.probe_states import StateBank, collect_states
 from icl_core.experiments.probes import (
-    StateBank,
-    collect_states,
     evaluate_bank,
     fit_bank_probes,
     fit_probe,
@@ -162,7 +161,7 @@ def test_unknown_probe_is_an_error():
 def test_bank_shapes(banks):
     bank = banks["rigorous"]
     assert bank.n_kept == 48 and bank.excluded == {"layout_error": 0, "too_long": 0}
-    assert set(bank.X) == {(L, p) for L in range(4) for p in probes.DEFAULT_POSITIONS}
+    assert set(bank.X) == {(L, p) for L in range(4) for p in probe_states.DEFAULT_POSITIONS}
     assert all(x.shape == (48, 32) and x.dtype == np.float32 for x in bank.X.values())
     assert bank.y.tolist() == [t for t in range(8) for _ in range(6)]
     assert bank.prompt_ids[:2] == ("uppercase:0", "uppercase:1")
@@ -208,7 +207,7 @@ def test_run_probes_is_deterministic(tiny_lm):
 
 
 def test_layout_errors_are_excluded_and_counted(tiny_lm, monkeypatch):
-    real = probes.build_layout
+    real = probe_states.build_layout
     calls = {"n": 0}
 
     def flaky(prompt, tokenizer):
@@ -217,7 +216,7 @@ def test_layout_errors_are_excluded_and_counted(tiny_lm, monkeypatch):
             raise LayoutError("token straddles two roles (forced)")
         return real(prompt, tokenizer)
 
-    monkeypatch.setattr(probes, "build_layout", flaky)
+    monkeypatch.setattr(probe_states, "build_layout", flaky)
     bank = collect_states(tiny_lm, FEW_TASKS, 3, positions=("query_last",), layers=[0])
     assert bank.excluded == {"layout_error": 1, "too_long": 0}
     assert bank.n_kept == 8 and "uppercase:1" not in bank.prompt_ids
