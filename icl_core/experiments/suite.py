@@ -10,20 +10,16 @@ from collections.abc import Callable
 
 from icl_core import verdicts as V
 from icl_core.claim_registry import PER_MODEL_CLAIMS, get_claim
-from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED
+from icl_core.decisions import INCONCLUSIVE
 from icl_core.design import (
     CONTROLS,
     DEMO_SINGLE_SETS,
     HEADLINE,
-    MULTI_SETS,
-    SINGLE_SETS,
-    THRESHOLD_SETS,
 )
-from icl_core.experiments import paper_runs, rounds
-from icl_core.experiments.patching import PatchingConfig, run_patching
+from icl_core.experiments import paper_runs, rounds, runner
 from icl_core.experiments.profiles import QUALIFYING_ACCURACY, Profile
 from icl_core.experiments.protocols import parse_protocol
-from icl_core.experiments.rounds import Conditions
+from icl_core.experiments.runner import PatchingSpec
 from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.experiments.units import get_or_compute_unit
 from icl_core.models.loading import LoadedModel
@@ -31,7 +27,7 @@ from icl_core.models.registry import trial_scale
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.stats import wilson_interval
 from icl_core.store import ResultsStore
-from icl_core.tasks import PAPER_TASKS, draw_groups
+from icl_core.tasks import PAPER_TASKS
 
 PROBE_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
 
@@ -53,8 +49,7 @@ class ModelSuite:
         self.store, self.progress = store, progress
         self.model = lm.info.name
         self.n_layers = lm.info.n_layers
-        self._multi: dict[tuple[str, str], list[TrialRecord]] = {}
-        self._single: dict[tuple[str, str], list[TrialRecord]] = {}
+        self._runs: dict[PatchingSpec, list[TrialRecord]] = {}
 
     @property
     def sweep_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -71,36 +66,11 @@ class ModelSuite:
             return tuple(paper_layer_grid(self.n_layers))
         return tuple(range(self.n_layers))
 
-    def _patching(self, experiment, pairs, sets, layers=None, n=10, control="", cap=0,
-                  open_of: Callable[[list[TrialRecord], tuple[str, str]], Conditions]
-                  | None = None) -> list[TrialRecord]:  # fmt: skip
-        if self.spec.is_paper:
-            return paper_runs.patching(self, experiment, pairs, sets, layers, n, control)
-        return self._sequential(experiment, pairs, sets, layers, n, control, cap, open_of)
-
-    def _batch(self, experiment, pairs, sets, layers, n, seed, control,
-               conditions=None, shared_draws=False) -> list[TrialRecord]:  # fmt: skip
-        cfg = PatchingConfig(experiment, tuple(pairs), tuple(sets), layers, n, seed,
-                             control=control, protocol=self.protocol, conditions=conditions,
-                             skip_source_wrong=conditions is not None,
-                             shared_draws=shared_draws)  # fmt: skip
-        return run_patching(self.lm, cfg, self.store, self.progress)
-
-    def _sequential(self, experiment, pairs, sets, layers, n, control, cap,
-                    open_of) -> list[TrialRecord]:  # fmt: skip
-        """Rigorous patching in rounds (`rounds.sequential`): n trials per pair over every
-        condition, then rounds on the conditions `open_of` names undecided, up to `cap`
-        counted per pair; trials whose clean source is wrong are then excluded before their
-        conditions run."""
-        p = self.profile
-        records = self._batch(experiment, pairs, sets, layers, n, p.seed, control)
-        if open_of is None:
-            return records
-
-        def batch(unit, k, seed, conditions):
-            return self._batch(experiment, unit, sets, layers, k, seed, control, conditions)
-
-        return rounds.sequential(batch, records, pairs, n, cap, p.round_size, p.seed, open_of)
+    def run(self, spec: PatchingSpec) -> list[TrialRecord]:
+        """The records of a patching experiment (`runner.run`), computed once per spec."""
+        if spec not in self._runs:
+            self._runs[spec] = runner.run(self, spec)
+        return self._runs[spec]
 
     def _stored(self, experiment: str, config: dict, compute: Callable[[], list],
                 code: tuple[str, ...]) -> list | dict:  # fmt: skip
@@ -112,55 +82,15 @@ class ModelSuite:
         return get_or_compute_unit(self.store, self.lm, experiment, config, compute, code)
 
     # -- experiments -------------------------------------------------------------------
-    def _pair_cells(self, records: list[TrialRecord], pair: tuple[str, str]) -> list[Cell]:
-        name = V.pair_name(pair)
-        return self.cells([r for r in records if r.pair == name])
-
-    def _open_multi(self, records: list[TrialRecord], pair: tuple[str, str]) -> Conditions:
-        """all_demo at every swept layer while C3, C3-peak or C1's transfer gate is
-        undecided (C3 compares layers on the same trials), unless the pair is shown to transfer
-        at no layer; and C2's undecided layers' all_demo and input_only cells."""
-        cells = self._pair_cells(records, pair)
-        c2 = V.c2(cells, self.model, self.protocol, pair)
-        out = {(c.position_set, c.layer) for c in c2.open_cells}
-        sweeps = (V.c3, V.c3_peak)
-        gate = V.transfer_gate(cells, V.pair_name(pair))
-        if gate == REFUTED:  # nothing transfers: C3 and C3-peak can never decide
-            return out
-        if gate == INCONCLUSIVE or any(
-            f(records, self.model, self.protocol, self.n_layers, pair,
-              self.sweep_layers).status == INCONCLUSIVE for f in sweeps):  # fmt: skip
-            out |= {("all_demo", L) for L in self.sweep_layers}
-        return out
-
-    def _open_single(self, records: list[TrialRecord], pair: tuple[str, str]) -> Conditions:
-        """C1's undecided cells of a pair shown to transfer, at the model-level C1's refutation
-        threshold (`V.c1_open`; nothing for a pair whose gate is not passed: C1 is not measured
-        on it)."""
-        if V.transfer_gate(self.cells(self.multi_of(pair)), V.pair_name(pair)) != HOLDS:
-            return set()
-        open_ = V.c1_open(self._pair_cells(records, pair), len(self.sweep_pairs))
-        return {(c.position_set, c.layer) for c in open_}
-
     def multi_of(self, pair: tuple[str, str]) -> list[TrialRecord]:
         """The multi-position sweep of one sweep pair. Each pair runs its own rounds, so its
         stored units are the same whichever pairs run beside it (and in whichever process)."""
-        if pair not in self._multi:
-            p = self.profile
-            self._multi[pair] = self._patching("multi_sweep", [pair], MULTI_SETS,
-                                               n=p.n_multi, cap=p.cap_multi,
-                                               open_of=self._open_multi)  # fmt: skip
-        return self._multi[pair]
+        return self.run(runner.multi_sweep(pair))
 
     def single_of(self, pair: tuple[str, str]) -> list[TrialRecord]:
         """The single-position sweep of one sweep pair (after its multi sweep: C1's gate)."""
-        if pair not in self._single:
-            p = self.profile
-            self.multi_of(pair)
-            self._single[pair] = self._patching("single_sweep", [pair], SINGLE_SETS,
-                                                n=p.n_single, cap=p.cap_single,
-                                                open_of=self._open_single)  # fmt: skip
-        return self._single[pair]
+        self.multi_of(pair)
+        return self.run(runner.single_sweep(pair))
 
     @functools.cached_property
     def multi(self) -> list[TrialRecord]:
@@ -183,29 +113,11 @@ class ModelSuite:
 
     @functools.cached_property
     def controls(self) -> list[TrialRecord]:
-        p = self.profile
-
-        def open_of(records, pair) -> Conditions:
-            return {(c.position_set, c.layer) for c in V.c9_open(self._pair_cells(records, pair))}
-
-        return [r for c in CONTROLS for r in self._patching(
-            "controls", [HEADLINE], ["all_demo"], (self.best_layer,), p.n_controls, c,
-            cap=p.cap_controls, open_of=open_of)]  # fmt: skip
+        return [r for c in CONTROLS for r in self.run(runner.control(c))]
 
     @functools.cached_property
     def thresholds(self) -> list[TrialRecord]:
-        p = self.profile
-        if self.spec.is_paper:
-            return []
-
-        def open_of(records, pair) -> Conditions:
-            v = V.c8(self.cells(records), records, self.model, self.protocol)
-            undecided = v.status == INCONCLUSIVE
-            return {(s, self.best_layer) for s in THRESHOLD_SETS} if undecided else set()
-
-        return self._patching("thresholds", [HEADLINE], THRESHOLD_SETS, (self.best_layer,),
-                              p.n_thresholds, cap=p.cap_thresholds,
-                              open_of=open_of)  # fmt: skip
+        return [] if self.spec.is_paper else self.run(runner.THRESHOLDS)
 
     @functools.cached_property
     def competence(self) -> list[dict]:
@@ -241,33 +153,10 @@ class ModelSuite:
 
     @functools.cached_property
     def matrix(self) -> list[TrialRecord]:
-        """all_demo at the best layer for every ordered pair of the matrix tasks. Under the
-        rigorous protocol the pairs of a draw group share their draws (`PatchingConfig.
-        shared_draws`), and each qualified pair (both tasks qualified) draws further trials
-        (fresh seeds) until V.MIN_MATRIX_TRIALS count or `profile.max_matrix_draws` are drawn,
-        the qualified tasks of a draw group sharing theirs (as many draws as the neediest of
-        their pairs wants): a stopping rule on validity alone, never outcomes, so C10's fixed-N
-        exact tests stay valid."""
-        p = self.profile
-        if self.spec.is_ablation:
-            return []
-        pairs = list(itertools.permutations(p.matrix_tasks, 2))
-        if self.spec.is_paper:
-            return self._patching("matrix", pairs, ["all_demo"], (self.best_layer,), p.n_matrix)
-
-        def batch(unit, n, seed, conditions=None) -> list[TrialRecord]:
-            return self._batch("matrix", unit, ["all_demo"], (self.best_layer,), n, seed, "",
-                               shared_draws=True)  # fmt: skip
-
-        records = batch(pairs, p.n_matrix, p.seed)
-        qualified = [pair for pair in pairs if V.pair_name(pair) in self.qualified_pairs]
-        tasks = {t for pair in qualified for t in pair}
-        grouped = [list(itertools.permutations([t for t in g if t in tasks], 2))
-                   for g in draw_groups(p.matrix_tasks)]  # fmt: skip
-        units = [u for u in grouped if u] + [[pair] for pair in qualified
-                                            if not any(pair in u for u in grouped)]  # fmt: skip
-        return rounds.until_counted(batch, records, units, p.n_matrix, V.MIN_MATRIX_TRIALS,
-                                    p.max_matrix_draws, p.seed, "matrix-round")  # fmt: skip
+        """all_demo at the best layer for every ordered pair of the matrix tasks; under the
+        rigorous protocol the pairs of a draw group share their draws and each qualified pair
+        draws until enough trials count (`runner.matrix`); not run under an ablation."""
+        return [] if self.spec.is_ablation else self.run(runner.matrix(self.profile.matrix_tasks))
 
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:

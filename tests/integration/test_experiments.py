@@ -151,6 +151,7 @@ def test_rigorous_sweep_runs_in_rounds_on_undecided_conditions(tiny_lm, monkeypa
     conditions some rule still needs, until every rule reading them decides or the cap."""
     from dataclasses import replace
 
+    from icl_core.experiments import runner
     from icl_core.experiments import suite as S
     from icl_core.experiments.profiles import get_profile
     from icl_core.records import TrialRecord
@@ -170,7 +171,7 @@ def test_rigorous_sweep_runs_in_rounds_on_undecided_conditions(tiny_lm, monkeypa
                 for s, t in cfg.pairs for i in range(cfg.n_trials)
                 for ps, L in conds]  # fmt: skip
 
-    monkeypatch.setattr(S, "run_patching", fake_run)
+    monkeypatch.setattr(runner, "run_patching", fake_run)
     good, bad = ("uppercase", "repeat_word"), ("uppercase", "length")
     profile = replace(get_profile("ci"), sweep_pairs=(good, bad), n_multi=10, round_size=10,
                       cap_multi=60)  # fmt: skip
@@ -236,6 +237,7 @@ def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
     stopping looks at validity only, never outcomes."""
     from dataclasses import replace
 
+    from icl_core.experiments import runner
     from icl_core.experiments import suite as S
     from icl_core.experiments.profiles import get_profile
     from icl_core.records import TrialRecord
@@ -248,7 +250,7 @@ def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
                             "clean_target_wrong" if i % 3 == 0 else None, "", True)
                 for s, t in cfg.pairs for i in range(cfg.n_trials) for L in cfg.layers]  # fmt: skip
 
-    monkeypatch.setattr(S, "run_patching", fake_run)
+    monkeypatch.setattr(runner, "run_patching", fake_run)
     tasks = ("uppercase", "repeat_word", "first_letter", "sentiment")
     profile = replace(get_profile("full"), matrix_tasks=tasks)
     suite = S.ModelSuite(tiny_lm, profile)
