@@ -10,7 +10,7 @@ from pathlib import Path
 from icl_core.errors import InvalidChoiceError, ModelLoadError
 from icl_core.models import acquire
 from icl_core.models.acquire import shipped_dir
-from icl_core.models.loading import hf_cache_folder
+from icl_core.models.locate import hf_cache_folder
 from icl_core.models.registry import DEFAULT_MODELS, REGISTRY, get_spec
 
 

@@ -6,7 +6,6 @@ Always offline, never `trust_remote_code`, weights only from safetensors or GGUF
 from __future__ import annotations
 
 import functools
-import json
 import os
 import time
 import warnings
@@ -15,12 +14,19 @@ from pathlib import Path
 
 import torch
 
-from icl_core.errors import InvalidChoiceError, ModelLoadError, UnknownNameError
+from icl_core.errors import InvalidChoiceError, ModelLoadError
 from icl_core.models import acquire
 from icl_core.models.architectures import Architecture, architecture_of
 from icl_core.models.dtype_policy import auto_dtype
-from icl_core.models.integrity import check_gguf, check_loaded
-from icl_core.models.registry import REGISTRY, ModelSpec, get_spec
+from icl_core.models.integrity import check_loaded
+from icl_core.models.locate import (
+    check_tokenizer_files,
+    check_weights_folder,
+    locate,
+    source_digest,
+    weights_digest,
+)
+from icl_core.models.registry import REGISTRY
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -31,9 +37,6 @@ DTYPES = {
     "float16": torch.float16, "fp16": torch.float16,
 }  # fmt: skip
 DEVICE_KINDS = ("auto", "cpu", "cuda", "cuda:N", "mps")
-# Files from which transformers builds a fast tokenizer (tokenizer.json directly; the others by
-# conversion).
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt")
 
 
 @dataclass(frozen=True)
@@ -112,128 +115,12 @@ def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
     return blocks_of(model)
 
 
-def _weights_digest(folder: Path) -> str:
-    """SHA-256 over the folder's safetensors files (name + file digest), cached beside the files
-    in the results cache keyed by (path, size, mtime)."""
-    files = sorted(folder.glob("*.safetensors"))
-    key = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
-    memo = acquire.cache_root() / "digests.json"
-    known = json.loads(memo.read_text()) if memo.is_file() else {}
-    if key not in known:
-        import hashlib
-
-        h = hashlib.sha256()
-        for p in files:
-            h.update(p.name.encode() + acquire.sha256_file(p).encode())
-        known[key] = h.hexdigest()
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known))
-        os.replace(tmp, memo)
-    return known[key]
-
-
-def _source_digest(folder: Path, gguf_file: str | None, digest: str) -> str | None:
-    if gguf_file:
-        return digest
-    meta = folder / acquire.META_FILE
-    return json.loads(meta.read_text()).get("gguf_sha256") if meta.is_file() else None
-
-
-def _check_weights_folder(folder: Path) -> None:
-    if not folder.is_dir():
-        raise ModelLoadError(f"{folder} is not a directory")
-    if not (folder / "config.json").is_file():
-        raise ModelLoadError(f"{folder} has no config.json: not a transformers model folder")
-    if not any(folder.glob("*.safetensors")):
-        present = sorted(p.name for p in folder.iterdir())[:20]
-        pickles = [p for p in present if p.endswith((".bin", ".pt", ".pth", ".ckpt"))]
-        why = (
-            f"only pickle weights ({', '.join(pickles)}), which are refused for safety"
-            if pickles
-            else "no weights"
-        )
-        raise ModelLoadError(
-            f"{folder} holds {why}; expected *.safetensors (or pass a .gguf file). "
-            f"Files present: {', '.join(present) or 'none'}"
-        )
-
-
-def hf_cache_folder(hf_id: str) -> Path:
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(hf_id, local_files_only=True))
-    except Exception as exc:  # the hub raises several types for "not cached"
-        raise ModelLoadError(
-            f"{hf_id!r} is not in the local Hugging Face cache and the hub is never contacted. "
-            f"Download its safetensors elsewhere and pass the folder, or use a zoo model: "
-            f"{', '.join(n for n, s in REGISTRY.items() if s.source == 'zoo')} "
-            f"({exc.__class__.__name__})"
-        ) from None
-
-
-def _locate(name: str, fetch_missing: bool) -> tuple[str, Path, str | None, ModelSpec | None]:
-    """(source kind, path, gguf file name or None, spec or None) for a model argument."""
-    path = Path(name).expanduser()
-    if name in REGISTRY:
-        spec = get_spec(name)
-        if spec.source == "zoo":
-            if not acquire.is_available(spec):
-                if not fetch_missing:
-                    raise ModelLoadError(
-                        f"{name} is not fetched; run `icl-claims models fetch {name}`"
-                    )
-                acquire.fetch(spec)
-            return "zoo", acquire.converted_dir(spec), None, spec
-        if spec.source == "organism":
-            return "organism", _organism_folder(spec), None, spec
-        return "hf-cache", hf_cache_folder(spec.hf_id or name), None, spec
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ModelLoadError(f"GGUF file {path} does not exist")
-        check_gguf(path)
-        return "gguf-file", path.parent, path.name, None
-    if path.exists():
-        return "local-dir", path, None, None
-    if "/" in name and not name.startswith((".", "/", "~")):
-        return "hf-cache", hf_cache_folder(name), None, None
-    if name.startswith((".", "/", "~")):
-        raise ModelLoadError(
-            f"model folder {path} does not exist (a model is a zoo name, an HF id in the "
-            "local cache, a model folder or a .gguf file)"
-        )
-    raise UnknownNameError("model", name, list(REGISTRY) + ["<local dir>", "<file.gguf>"])
-
-
-def _organism_folder(spec: ModelSpec) -> Path:
-    """The shipped folder of an organism, checked against the registry's digest."""
-    folder = acquire.shipped_dir(spec.name)
-    _check_weights_folder(folder)
-    digest = _weights_digest(folder)
-    if digest != spec.weights_sha256:
-        raise ModelLoadError(
-            f"{spec.name}: the shipped weights in {folder} have SHA-256 {digest}, the registry "
-            f"says {spec.weights_sha256}: restore the folder from the package (reinstall) or "
-            f"rebuild it with `icl-claims organisms build` and record the new digest"
-        )
-    return folder
-
-
-def _check_tokenizer_files(folder: Path) -> None:
-    if not any((folder / f).is_file() for f in TOKENIZER_FILES):
-        raise ModelLoadError(
-            f"{folder} has no tokenizer (none of {', '.join(TOKENIZER_FILES)}); copy the "
-            f"tokenizer files of the model's publisher into the folder"
-        )
-
-
 def _load_tokenizer(folder: Path, gguf_file: str | None, name: str):
     from transformers import AutoTokenizer
 
     kw = {"gguf_file": gguf_file} if gguf_file else {}
     if not gguf_file:
-        _check_tokenizer_files(folder)
+        check_tokenizer_files(folder)
     try:
         tokenizer = AutoTokenizer.from_pretrained(
             folder, local_files_only=True, trust_remote_code=False, **kw
@@ -257,7 +144,7 @@ def _load_kwargs(folder: Path, gguf_file: str | None) -> dict:
     if gguf_file:
         kw["gguf_file"] = gguf_file
     else:
-        _check_weights_folder(folder)
+        check_weights_folder(folder)
         kw["use_safetensors"] = True
     return kw
 
@@ -282,11 +169,11 @@ def check_model_argument(name: str) -> None:
     safetensors weights and a tokenizer; a GGUF file's header and sizes are sound."""
     if name in REGISTRY:
         return
-    _, folder, gguf_file, _ = _locate(name, fetch_missing=False)
+    _, folder, gguf_file, _ = locate(name, fetch_missing=False)
     model_architecture(folder, gguf_file)
     if not gguf_file:
-        _check_weights_folder(folder)
-        _check_tokenizer_files(folder)
+        check_weights_folder(folder)
+        check_tokenizer_files(folder)
 
 
 @functools.cache
@@ -295,21 +182,21 @@ def model_family(name: str) -> str:
     names, else from the config's `model_type`, found as `load_model` finds the model."""
     if name in REGISTRY:
         return REGISTRY[name].family
-    _, folder, gguf_file, _ = _locate(name, fetch_missing=False)
+    _, folder, gguf_file, _ = locate(name, fetch_missing=False)
     return model_architecture(folder, gguf_file).family
 
 
 def load_config(name: str, fetch_missing: bool = True):
     """Only the transformers config of a model (same resolution rules as `load_model`)."""
-    _, folder, gguf_file, _ = _locate(name, fetch_missing)
+    _, folder, gguf_file, _ = locate(name, fetch_missing)
     return _config(folder, gguf_file)
 
 
 def load_tokenizer(name: str, fetch_missing: bool = True):
     """Only the fast tokenizer of a model (same resolution rules as `load_model`)."""
-    _, folder, gguf_file, _ = _locate(name, fetch_missing)
+    _, folder, gguf_file, _ = locate(name, fetch_missing)
     if not gguf_file:
-        _check_weights_folder(folder)
+        check_weights_folder(folder)
     return _load_tokenizer(folder, gguf_file, name)
 
 
@@ -325,10 +212,10 @@ def load_model(
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype)
     start = time.perf_counter()
-    source, folder, gguf_file, spec = _locate(name, fetch_missing)
+    source, folder, gguf_file, spec = locate(name, fetch_missing)
     kw = _load_kwargs(folder, gguf_file)
     arch = model_architecture(folder, gguf_file)
-    digest = acquire.sha256_file(folder / gguf_file) if gguf_file else _weights_digest(folder)
+    digest = acquire.sha256_file(folder / gguf_file) if gguf_file else weights_digest(folder)
     if torch_dtype is None:
         torch_dtype = auto_dtype(spec.name if spec else name, digest, dev)
     if torch_dtype == torch.float16 and dev.type == "cpu":
@@ -353,7 +240,7 @@ def load_model(
         dtype=str(torch_dtype).removeprefix("torch."),
         device=str(dev),
         weights_sha256=digest,
-        source_sha256=_source_digest(folder, gguf_file, digest),
+        source_sha256=source_digest(folder, gguf_file, digest),
         source=source,
         path=str(folder / gguf_file if gguf_file else folder),
         architecture=type(model).__name__,

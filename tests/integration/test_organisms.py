@@ -13,6 +13,7 @@ from fixtures.tokenizers import organism_tokenizer
 from icl_core.errors import InvalidChoiceError, ModelLoadError
 from icl_core.models import loading
 from icl_core.models.acquire import shipped_dir
+from icl_core.models.locate import weights_digest
 from icl_core.models.registry import REGISTRY
 from icl_core.organisms import FIGURES_FILE, ORGANISMS, PLANTED
 from icl_core.organisms.training import PLANTED_SLOT, TrainingConfig, make_batch, train
@@ -29,7 +30,7 @@ def test_shipped_folder_matches_registry(name):
     spec = REGISTRY[name]
     assert spec.source == "organism" and spec.weights_sha256
     record = json.loads((shipped_dir(name) / FIGURES_FILE).read_text())
-    assert loading._weights_digest(shipped_dir(name)) == spec.weights_sha256
+    assert weights_digest(shipped_dir(name)) == spec.weights_sha256
     assert record["weights_sha256"] == spec.weights_sha256
     assert record["config"] == json.loads(json.dumps(ORGANISMS[name].as_dict()))
     lm = loading.load_model(name)
