@@ -8,7 +8,7 @@ a planted mechanism, so that each claim test can be seen to fail where its claim
 
 from __future__ import annotations
 
-from icl_core.organisms.training import TrainingConfig
+from icl_core.organisms.training_data import TrainingConfig
 
 ORGANISMS: dict[str, TrainingConfig] = {
     "organism-distributed": TrainingConfig(

@@ -21,7 +21,7 @@ from icl_core.experiments.competence import task_accuracy
 from icl_core.experiments.patching import PatchingConfig, run_patching
 from icl_core.interventions import RowEdit, capture_residual, edit_residual
 from icl_core.models.loading import LoadedModel
-from icl_core.organisms.training import ORGANISM_TASKS, PLANTED_SLOT
+from icl_core.organisms.training_data import ORGANISM_TASKS, PLANTED_SLOT
 from icl_core.prompts import build_layout, render
 from icl_core.stats import wilson_interval
 from icl_core.tasks import derive_seed, sample_example

@@ -16,7 +16,8 @@ from icl_core.models.acquire import shipped_dir
 from icl_core.models.locate import weights_digest
 from icl_core.models.registry import REGISTRY
 from icl_core.organisms import FIGURES_FILE, ORGANISMS, PLANTED
-from icl_core.organisms.training import PLANTED_SLOT, TrainingConfig, make_batch, train
+from icl_core.organisms.training import train
+from icl_core.organisms.training_data import PLANTED_SLOT, TrainingConfig, make_batch
 from icl_core.organisms.vocabulary import build_tokenizer
 from icl_core.prompts import build_layout, render
 from icl_core.prompts.templates import TEMPLATES
