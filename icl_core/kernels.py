@@ -20,6 +20,7 @@ import torch
 
 from icl_core.engine import CleanRun, Generation, PromptEdit, generate
 from icl_core.interventions import gaussian_noise
+from icl_core.models.loading import LoadedModel
 from icl_core.records import TrialRecord
 
 
@@ -88,7 +89,7 @@ class ConditionResult:
 Transform = Callable[[torch.Tensor, Condition], torch.Tensor]
 
 
-def patch_conditions(lm, trial: PatchTrial, conditions: Sequence[Condition],
+def patch_conditions(lm: LoadedModel, trial: PatchTrial, conditions: Sequence[Condition],
                      transform: Transform | None = None) -> list[ConditionResult]:  # fmt: skip
     """Every condition of `trial`, in order: the set's patch at the condition's layer
     (`transform(values, condition)` replaces the values first: controls), all runnable rows in
@@ -160,8 +161,9 @@ class Noise:
     seed: int
 
 
-def noised_outputs(lm, input_ids: Sequence[int], noises: Sequence[Noise], max_new_tokens: int,
-                   clean: CleanRun | None = None) -> list[Generation]:  # fmt: skip
+def noised_outputs(lm: LoadedModel, input_ids: Sequence[int], noises: Sequence[Noise],
+                   max_new_tokens: int, clean: CleanRun | None = None
+                   ) -> list[Generation]:  # fmt: skip
     """Greedy continuations of the prompt under each noise, in order (one batched call)."""
     hidden = lm.info.hidden
     variants = [[PromptEdit(n.layer, n.positions,
