@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from icl_core import verdicts as V
 from icl_core.claim_registry import PER_MODEL_CLAIMS, get_claim
-from icl_core.decisions import INCONCLUSIVE
 from icl_core.design import (
     CONTROLS,
     DEMO_SINGLE_SETS,
@@ -25,7 +24,6 @@ from icl_core.experiments.units import get_or_compute_unit
 from icl_core.models.loading import LoadedModel
 from icl_core.models.registry import trial_scale
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
-from icl_core.stats import wilson_interval
 from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS
 
@@ -72,7 +70,7 @@ class ModelSuite:
             self._runs[spec] = runner.run(self, spec)
         return self._runs[spec]
 
-    def _stored(self, experiment: str, config: dict, compute: Callable[[], list],
+    def stored(self, experiment: str, config: dict, compute: Callable[[], list],
                 code: tuple[str, ...]) -> list | dict:  # fmt: skip
         """`compute()` once per (model setup, experiment, config, result versions of `code`)."""
         if self.progress:
@@ -127,7 +125,7 @@ class ModelSuite:
         p = self.profile
         tasks = sorted(set(p.matrix_tasks) | {t for pair in p.sweep_pairs for t in pair})
         config = {"tasks": tasks, "n": p.n_competence, "seed": p.seed}
-        return self._stored("competence", config, lambda: competence(
+        return self.stored("competence", config, lambda: competence(
             self.lm, tasks, p.n_competence, p.seed), code=("competence",))  # fmt: skip
 
     def incompetence_warning(self) -> str | None:
@@ -189,51 +187,17 @@ class ModelSuite:
             "seed": p.seed,
             "protocol": self.probe_protocol,
         }
-        return self._stored("probes", config, lambda: run_probes(
+        return self.stored("probes", config, lambda: run_probes(
             self.lm, PAPER_TASKS, p.n_probe_prompts, PROBE_POSITIONS, None, self.probe_protocol,
             p.seed), code=("probes",))  # fmt: skip
 
     @functools.cached_property
     def c6_probes(self) -> list[dict]:
-        """C6's cells: each probe at the best layer, last demo token. Under the rigorous
-        protocol, while C6 is undecided and fewer than `profile.cap_probe_prompts` prompts per
-        task are held out: the probes of the first run, refitted once on its training half
-        (stored), score rounds of `n_probe_prompts` fresh prompts per task, each round its own
-        stored unit. Stopping looks at outcomes; valid because C6's rule is anytime-valid and
-        the probes stay fixed."""
-        from icl_core.experiments.probe_states import collect_states
-        from icl_core.experiments.probes import fit_bank_probes, score_fresh_prompts
+        """C6's cells: each probe at the best layer, last demo token, with its rounds of fresh
+        held-out prompts while C6 is undecided (`probe_rounds.c6_rounds`)."""
+        from icl_core.experiments.probe_rounds import c6_rounds
 
-        p, layer, position = self.profile, self.best_layer, "last_demo_token"
-        first = [r for r in self.probes if r["layer"] == layer and r["position"] == position]
-        held = p.n_probe_prompts // 2  # per task, in the first run's held-out half
-        if (
-            self.probe_protocol != "rigorous"
-            or held + p.n_probe_prompts > p.cap_probe_prompts
-            or V.c6(first, self.model, self.protocol, layer).status != INCONCLUSIVE
-        ):
-            return first  # fmt: skip
-        base = {"tasks": list(PAPER_TASKS), "n_prompts": p.n_probe_prompts, "seed": p.seed,
-                "layer": layer, "position": position}  # fmt: skip
-        fitted = self._stored("probe_fit", base, lambda: fit_bank_probes(collect_states(
-            self.lm, PAPER_TASKS, p.n_probe_prompts, (position,), "rigorous", seed=p.seed,
-            layers=(layer,)), layer, position, p.seed), code=("probes",))  # fmt: skip
-        rows = [dict(r, k=fitted["test"][r["probe"]][0], n=fitted["test"][r["probe"]][1])
-                for r in first]  # fmt: skip
-        start = p.n_probe_prompts
-        while held + p.n_probe_prompts <= p.cap_probe_prompts:
-            config = dict(base, start=start)
-            scored = self._stored("probe_round", config, lambda start=start: score_fresh_prompts(
-                self.lm, fitted, PAPER_TASKS, start, p.n_probe_prompts, layer, position,
-                p.seed), code=("probes",))  # fmt: skip
-            rows = [dict(r, k=r["k"] + scored["correct"][r["probe"]], n=r["n"] + scored["n"])
-                    for r in rows]  # fmt: skip
-            start, held = start + p.n_probe_prompts, held + p.n_probe_prompts
-            if V.c6(rows, self.model, self.protocol, layer).status != INCONCLUSIVE:
-                break
-        return [dict(r, accuracy=r["k"] / r["n"], **dict(zip(("ci_low", "ci_high"),
-                     wilson_interval(r["k"], r["n"]), strict=True))) if r["n"] else r
-                for r in rows]  # fmt: skip
+        return c6_rounds(self)
 
     @property
     def probe_protocol(self) -> str:
@@ -257,7 +221,7 @@ class ModelSuite:
                                      seed=p.seed, protocol=self.protocol)  # fmt: skip
             return S.pair_similarities(surface, S.representation_similarity_matrix(vectors))
 
-        return self._stored("similarity", config, compute, code=("probes", "similarity"))
+        return self.stored("similarity", config, compute, code=("probes", "similarity"))
 
     # -- cells -------------------------------------------------------------------------
     def cells(self, records: list[TrialRecord]) -> list[Cell]:
