@@ -1,5 +1,6 @@
-"""`icl-claims store info|prune`: what the results store holds, and removing what no current
-key can reach (entries keyed the old way, of older result versions, or unreadable)."""
+"""`icl-claims store info|prune|export|import`: what the results store holds, removing what no
+current key can reach (entries keyed the old way, of older result versions, or unreadable), and
+carrying finished units to another machine or session (`icl_core.store.bundle`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from icl_core.store import EntryInfo, ResultsStore
+from icl_core.store.bundle import export_bundle, import_bundle
 
 STATUS_TEXT = {
     "current": "current",
@@ -27,7 +29,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     prune = ssub.add_parser("prune", help="remove units no current key can reach (dry run)")
     prune.add_argument("--yes", action="store_true", help="remove them (default: only list)")
     prune.set_defaults(func=_prune)
-    for action in (info, prune):
+    export = ssub.add_parser("export", help="write the current units to a bundle file")
+    export.add_argument("bundle", type=Path, help="the file to write (.tar.gz)")
+    export.add_argument("--models", nargs="+", metavar="NAME", default=(),
+                        help="only these models' units (default: all)")  # fmt: skip
+    export.set_defaults(func=_export)
+    import_ = ssub.add_parser("import", help="add a bundle's units absent from the store")
+    import_.add_argument("bundle", type=Path, help="a file written by `store export`")
+    import_.set_defaults(func=_import)
+    for action in (info, prune, export, import_):
         action.add_argument("--root", type=Path, default=None,
                             help="store folder (default: the cache's results folder)")  # fmt: skip
 
@@ -79,4 +89,19 @@ def _prune(args: argparse.Namespace) -> int:
         return 0
     removed = sum(store.discard(e) for e in doomed)
     print(f"removed {removed} units ({size}) from {store.root}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    store = ResultsStore(args.root)
+    n = export_bundle(store, args.bundle, args.models)
+    print(f"wrote {n} current units of {store.root} to {args.bundle} "
+          f"({_mib(args.bundle.stat().st_size)})")  # fmt: skip
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    store = ResultsStore(args.root)
+    counts = import_bundle(store, args.bundle)
+    print(f"{args.bundle} -> {store.root}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     return 0

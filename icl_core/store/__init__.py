@@ -21,6 +21,9 @@ corrupt data is never returned. Entries whose meta has no `environment` were key
 deleted, and reported in one warning per process and root, at the first computation
 (`icl-claims store prune` removes them).
 
+Bundles (`icl_core.store.bundle`): the current entries exported to one file and imported into
+another store, each member adopted only if it is a valid entry for its key (`ResultsStore.adopt`).
+
 Guarantees:
 - Writes are atomic (temporary file in the same directory, flush + fsync, `os.replace`): a reader
   sees either no entry or a complete one; an interrupted write or computation leaves no entry.

@@ -182,6 +182,20 @@ class ResultsStore:
             return False
         return self._load(key) is not _MISSING
 
+    def adopt(self, key: str, raw: bytes) -> bool:
+        """Add an entry file's bytes from elsewhere (a bundle) as the entry of `key`, unless a
+        valid entry exists already (False). Raises ValueError naming the problem when the bytes
+        are not a valid entry for `key` (format, key, checksum: the checks of `get`)."""
+        self._check_key(key)
+        try:
+            self._validate(raw, key)
+        except _Corrupt as exc:
+            raise ValueError(f"not a valid entry for {key[:12]}...: {exc}") from None
+        if key in self:
+            return False
+        self._write(self.path_for(key), raw.decode("utf-8"))
+        return True
+
     # ---- writing
 
     @staticmethod

@@ -525,3 +525,66 @@ def test_store_prune_is_a_dry_run_unless_told(
     assert "removed 3 units" in text
     assert [e.path.name for e in rs.entries()] == [f"{keys['current']}.json"]
     assert rs.get(keys["current"]) == PAYLOAD
+
+
+def test_a_bundle_carries_current_units_to_another_store(
+    rs: ResultsStore, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Export writes the current entries only (equal contents, equal bytes); import adds the
+    valid ones absent from the target, counts those present, and never replaces an entry."""
+    from icl_core.store.bundle import export_bundle, import_bundle
+
+    keys = _fill(rs)
+    other = {"model": "other", "environment": ENV, "versions": code_version("patching")}
+    rs.put(_key(experiment="other model"), ["o"], meta=other)
+    bundle = tmp_path / "units.tar.gz"
+    assert export_bundle(rs, bundle) == 2
+    first = bundle.read_bytes()
+    assert export_bundle(rs, bundle) == 2 and bundle.read_bytes() == first
+    target = ResultsStore(tmp_path / "elsewhere")
+    target.put(_key(experiment="other model"), ["kept"], meta=other)
+    assert import_bundle(target, bundle) == {"added": 1, "present": 1, "rejected": 0}
+    assert target.get(keys["current"]) == PAYLOAD
+    assert target.get(_key(experiment="other model")) == ["kept"]  # never replaced
+    assert target.get(keys["stale_version"]) is None  # not exported
+    assert import_bundle(target, bundle) == {"added": 0, "present": 2, "rejected": 0}
+    assert export_bundle(rs, bundle, models=["other"]) == 1
+    text = _cli(capsys, "store", "export", str(bundle), "--models", "tiny", "--root", str(rs.root))
+    assert "wrote 1 current units" in text
+    fresh = ResultsStore(tmp_path / "fresh")
+    text = _cli(capsys, "store", "import", str(bundle), "--root", str(fresh.root))
+    assert "1 added, 0 present, 0 rejected" in text and fresh.get(keys["current"]) == PAYLOAD
+
+
+def test_a_bundle_member_that_is_not_a_valid_entry_is_rejected(
+    rs: ResultsStore, tmp_path: Path
+) -> None:
+    """A member whose checksum, key or name is wrong is counted as rejected and not stored; a
+    file that is no bundle, or a truncated one, raises ICLClaimsError naming it."""
+    import io
+    import tarfile
+
+    from icl_core.store.bundle import export_bundle, import_bundle
+
+    good, bad = _key(experiment="good"), _key(experiment="bad")
+    meta = {"model": "tiny", "environment": ENV, "versions": code_version("patching")}
+    rs.put(good, PAYLOAD, meta=meta)
+    tampered = rs.path_for(good).read_text().replace("0.30000000000000004", "0.3")
+    bundle = tmp_path / "b.tar.gz"
+    with tarfile.open(bundle, "w:gz") as tar:
+        for name, text in ((f"{bad[:2]}/{bad}.json", tampered),  # checksum and key wrong
+                           (f"{good[:2]}/{good}.json", tampered),  # checksum wrong
+                           ("notes.txt", "hello")):  # fmt: skip
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    target = ResultsStore(tmp_path / "t")
+    assert import_bundle(target, bundle) == {"added": 0, "present": 0, "rejected": 3}
+    assert list(target.entries()) == []
+    (tmp_path / "junk.tar.gz").write_text("not a bundle")
+    with pytest.raises(ICLClaimsError, match="junk.tar.gz is not a store bundle"):
+        import_bundle(target, tmp_path / "junk.tar.gz")
+    export_bundle(rs, bundle)
+    (tmp_path / "cut.tar.gz").write_bytes(bundle.read_bytes()[:60])
+    with pytest.raises(ICLClaimsError, match="cut.tar.gz is (truncated|not a store bundle)"):
+        import_bundle(target, tmp_path / "cut.tar.gz")
