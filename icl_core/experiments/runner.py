@@ -11,13 +11,15 @@ rounds on validity alone up to `max_matrix_draws`).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from icl_core import verdicts as V
 from icl_core.design import HEADLINE, MULTI_SETS, SINGLE_SETS, THRESHOLD_SETS
+from icl_core.errors import InvalidChoiceError
 from icl_core.experiments import paper_runs, rounds, top_up
-from icl_core.experiments.patching import PatchingConfig, run_patching
+from icl_core.experiments.patching import CONTROLS, PatchingConfig, run_patching
+from icl_core.experiments.profiles import Profile
 from icl_core.records import TrialRecord
 from icl_core.tasks import draw_groups
 
@@ -46,9 +48,20 @@ class PatchingSpec:
 
     def __post_init__(self) -> None:
         if self.layers not in LAYERS:
-            raise ValueError(f"layers={self.layers!r}; valid: {LAYERS}")
+            raise InvalidChoiceError(f"layers={self.layers!r}; valid: {LAYERS}")
         if self.stop is not None and self.stop not in STOPS:
-            raise ValueError(f"stop={self.stop!r}; valid: {STOPS}")
+            raise InvalidChoiceError(f"stop={self.stop!r}; valid: {STOPS}")
+        names = {f.name for f in fields(Profile)}
+        families = sorted(n[2:] for n in names if n.startswith("n_"))
+        if self.trials not in families:
+            raise InvalidChoiceError(f"trials={self.trials!r}: no Profile.n_{self.trials}; "
+                                     f"valid: {families}")  # fmt: skip
+        capped = sorted(n[4:] for n in names if n.startswith("cap_"))
+        if self.stop in top_up.OPEN and self.trials not in capped:
+            raise InvalidChoiceError(f"stop={self.stop!r} needs Profile.cap_{self.trials}; "
+                                     f"trials with a cap: {capped}")  # fmt: skip
+        if self.control not in CONTROLS:
+            raise InvalidChoiceError(f"control={self.control!r}; valid: {CONTROLS}")
 
 
 def multi_sweep(pair: Pair) -> PatchingSpec:
