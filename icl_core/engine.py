@@ -7,8 +7,8 @@ of given continuations. Work that the edits cannot change is reused:
 - the KV cache of the prefix before the first edited position (computed once, clean: a causal
   model's states there do not depend on later positions);
 - with a `CleanRun` of the prompt, the blocks below the lowest edited layer are not computed:
-  they replay the clean outputs and write the clean keys/values into the cache (a block's
-  output and K/V depend only on the blocks below it);
+  they replay the clean outputs and write the clean keys/values into the cache
+  (`icl_core.replay`);
 - variants are batched (same prompt, so no padding: positions and rotary embeddings are exact).
 `reuse_prefix=False, batch_size=1` without a CleanRun is the naive path (one full forward per
 variant); tests prove the paths agree.
@@ -20,20 +20,20 @@ results are those of `decode="all"`: the same tokens, hence text, and the same n
 
 from __future__ import annotations
 
-import warnings
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 
 from icl_core import compat
-from icl_core.errors import InterventionError, InvalidChoiceError, PromptTooLongError
+from icl_core.context_window import check_context
+from icl_core.errors import InterventionError, InvalidChoiceError
 from icl_core.forced_scoring import is_stop, score_continuations
-from icl_core.interventions import RowEdit, capture_residual, check_layers, edit_residual
-from icl_core.models.architectures import architecture_of
+from icl_core.interventions import RowEdit, check_layers, edit_residual
 from icl_core.models.loading import decoder_layers
+from icl_core.replay import CleanRun, replay_blocks, replayable
 from icl_core.tasks.task import first_line
 
 DECODE_CHOICES = ("all", "unmatched")
@@ -60,106 +60,6 @@ class Generation:
     token_ids: tuple[int, ...]
     last_logits: torch.Tensor
     continuation_logprobs: tuple[float, ...] = ()
-
-
-@dataclass
-class CleanRun:
-    """The unpatched prefill of a prompt: block outputs [T, hidden] per layer and the KV cache."""
-
-    states: dict[int, torch.Tensor]
-    cache: object
-    n_tokens: int
-
-
-def context_limit(config) -> int | None:
-    """A model config's context length in tokens (`max_position_embeddings`), None if unstated."""
-    return getattr(config, "max_position_embeddings", None)
-
-
-def check_context(model: torch.nn.Module, n_tokens: int) -> None:
-    """The one place the context length is checked: PromptTooLongError if `n_tokens` (prompt
-    plus decoding budget) exceed the model's `context_limit`; a warning (once per call site)
-    within 10% of it, where a model's behaviour is less reliable."""
-    limit = context_limit(model.config)
-    if limit is None:
-        return
-    if n_tokens > limit:
-        raise PromptTooLongError(
-            f"{n_tokens} tokens (prompt and decoding budget), more than the model's context of "
-            f"{limit}"
-        )
-    if n_tokens > 0.9 * limit:
-        warnings.warn(
-            f"a prompt of {n_tokens} tokens is within 10% of the model's context of {limit}",
-            stacklevel=3,
-        )
-
-
-@torch.inference_mode()
-def clean_prefill(model: torch.nn.Module, input_ids: Sequence[int]) -> CleanRun:
-    """One unpatched forward of the prompt, keeping every block's output and the KV cache.
-    PromptTooLongError beyond the context (`check_context`)."""
-    check_context(model, len(input_ids))
-    device = next(model.parameters()).device
-    ids = torch.tensor([list(input_ids)], dtype=torch.long, device=device)
-    with capture_residual(model) as states:
-        _, cache = compat.forward(model, ids, None, logits_to_keep=1)
-    return CleanRun({k: v[0] for k, v in states.items()}, cache, len(input_ids))
-
-
-def _cached_kv(cache, layer: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-    layers = getattr(cache, "layers", None)
-    if layers is None or layer >= len(layers):
-        return None
-    return getattr(layers[layer], "keys", None), getattr(layers[layer], "values", None)
-
-
-def _replayable(clean: CleanRun, upto: int) -> bool:
-    """Every block 0..upto must hold the full prompt's K/V (not a truncated sliding window)."""
-    for layer in range(upto + 1):
-        kv = _cached_kv(clean.cache, layer)
-        if kv is None or kv[0] is None or kv[0].shape[-2] != clean.n_tokens:
-            return False
-    return True
-
-
-def _block_cache(args: tuple, kwargs: dict):
-    """The KV cache a decoder block was called with (its name and position vary by
-    architecture: cache, past_key_values, layer_past; keyword or positional)."""
-    from transformers.cache_utils import Cache
-
-    for value in (*kwargs.values(), *args):
-        if isinstance(value, Cache):
-            return value
-    raise InterventionError("a decoder block was called without a KV cache to replay into")
-
-
-@contextmanager
-def _replay_blocks(model, clean: CleanRun, upto: int, p0: int, rows: int) -> Iterator[None]:
-    """Blocks 0..upto return the clean outputs for positions p0.. and append the clean K/V to
-    the cache instead of computing. Forward hooks (edits) still run on their outputs."""
-    blocks = decoder_layers(model)
-    as_tuple = architecture_of(model.config.model_type).tuple_output
-    saved = []
-    try:
-        for layer in range(upto + 1):
-            keys, values = _cached_kv(clean.cache, layer)
-            out = clean.states[layer][p0:].expand(rows, -1, -1)
-            k, v = (t[:, :, p0:].expand(rows, -1, -1, -1) for t in (keys, values))
-
-            def replay(hidden_states, *args, _out=out, _k=k, _v=v, _layer=layer, **kwargs):
-                _block_cache(args, kwargs).update(_k, _v, _layer)
-                return (_out, None) if as_tuple else _out
-
-            saved.append((blocks[layer], blocks[layer].__dict__.get("forward")))
-            blocks[layer].forward = replay
-        yield
-    finally:
-        for block, original in saved:
-            if original is None:
-                del block.forward
-            else:
-                block.forward = original
 
 
 def _lowest_layer(variant: Sequence[PromptEdit], n_layers: int) -> int:
@@ -313,8 +213,8 @@ def generate(
             cache.batch_repeat_interleave(rows)
         upto = min(_lowest_layer(v, n_layers) for v in chunk)
         replay = (
-            _replay_blocks(model, clean, upto, p0, rows)
-            if clean is not None and _replayable(clean, upto)
+            replay_blocks(model, clean, upto, p0, rows)
+            if clean is not None and replayable(clean, upto)
             else nullcontext()
         )
         with replay, edit_residual(model, _row_edits(chunk, p0)):

@@ -41,7 +41,7 @@ class LayoutError(ICLClaimsError):
 
 class PromptTooLongError(LayoutError):
     """A prompt (with its decoding budget) longer than the model's context
-    (`engine.check_context`)."""
+    (`context_window.check_context`)."""
 
 
 class InterventionError(ICLClaimsError):

@@ -18,10 +18,11 @@ from typing import Protocol
 
 import torch
 
-from icl_core.engine import CleanRun, Generation, PromptEdit, generate
+from icl_core.engine import Generation, PromptEdit, generate
 from icl_core.interventions import gaussian_noise
 from icl_core.models.loading import LoadedModel
 from icl_core.records import TrialRecord
+from icl_core.replay import CleanRun
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 
 import torch
 
-from icl_core.engine import PromptEdit, clean_prefill, generate
+from icl_core.engine import PromptEdit, generate
 from icl_core.errors import LayoutError
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import build_layout, render
+from icl_core.replay import clean_prefill
 from icl_core.tasks import PAPER_TASKS, sample_example
 
 RTOL = {"float32": 1e-3, "bfloat16": 5e-2, "float16": 5e-2}

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 
 import torch
 
-from icl_core.engine import CleanRun, Generation, check_context, clean_prefill, generate
+from icl_core.context_window import check_context
+from icl_core.engine import Generation, generate
 from icl_core.errors import LayoutError, PromptTooLongError
 from icl_core.forced_scoring import is_stop
 from icl_core.kernels import Condition, ConditionResult, Patch, Scored, Transform, patch_conditions
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, map_positions, render
+from icl_core.replay import CleanRun, clean_prefill
 from icl_core.scoring import classify, exclusion, layout_exclusion
 from icl_core.tasks import TaskPair
 from icl_core.tasks.task import first_line

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from icl_core.engine import context_limit
+from icl_core.context_window import context_limit
 from icl_core.models.loading import load_config, load_tokenizer
 from icl_core.prompts import build_layout, render
 from icl_core.prompts.inspect import format_record, layout_record

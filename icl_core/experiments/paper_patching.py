@@ -68,12 +68,6 @@ POSITION_SETS = PAPER_SET_NAMES + PAPER_SINGLES
 # positions="roles": the paper's set name -> our Layout set (the paper's output_only held the
 # "Output:" label too, so it is our output_lines; likewise input_only).
 ROLE_SET_NAMES = {"output_only": "output_lines", "input_only": "input_lines"}
-PAPER_DEPTH_FRACTIONS = (0.30, 0.44, 0.52, 0.59)
-
-
-def paper_layer_grid(n_layers: int) -> list[int]:
-    """The cross-model runs' layers: depth fractions 0.30/0.44/0.52/0.59, rounded down."""
-    return sorted({int(f * n_layers) for f in PAPER_DEPTH_FRACTIONS})
 
 
 @dataclass(frozen=True)
@@ -245,8 +239,9 @@ def _layers(lm: LoadedModel, cfg: PaperPatchingConfig) -> tuple[int, ...]:
     return layers
 
 
-def _sources(lm, cfg, source: str, i: int, query: str, layers, cached: list[PaperPrompt] | None
-             ) -> list[PaperPrompt]:  # fmt: skip
+def _sources(lm: LoadedModel, cfg: PaperPatchingConfig, source: str, i: int, query: str,
+             layers: Sequence[int],
+             cached: list[PaperPrompt] | None) -> list[PaperPrompt]:  # fmt: skip
     """The source prompts of trial i: the shared mean prompts (`cached` once built), or the
     paired prompt with the target's query. The random-source control uses the third task's."""
     way = cfg.way
@@ -310,6 +305,6 @@ def run_paper_patching(lm: LoadedModel, cfg: PaperPatchingConfig, store=None,
 
 __all__ = [
     "PAPER_SET_NAMES", "PAPER_SINGLES", "POSITION_SETS", "ROLE_SET_NAMES",
-    "PaperPatchingConfig", "PaperTrial", "PatchPlan", "paper_layer_grid", "patch_plan",
+    "PaperPatchingConfig", "PaperTrial", "PatchPlan", "patch_plan",
     "run_paper_pair", "run_paper_patching",
 ]  # fmt: skip

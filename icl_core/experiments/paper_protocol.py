@@ -29,11 +29,12 @@ from dataclasses import dataclass
 
 import torch
 
-from icl_core.engine import CleanRun, clean_prefill, generate
+from icl_core.engine import generate
 from icl_core.errors import InvalidChoiceError
 from icl_core.models.loading import LoadedModel
 from icl_core.prompts import Layout, build_layout, render
 from icl_core.prompts.paper_positions import PaperPositions, paper_positions
+from icl_core.replay import CleanRun, clean_prefill
 from icl_core.scoring import classify
 from icl_core.tasks import (
     ICLExample,
@@ -57,6 +58,13 @@ INGREDIENTS = {
 }
 PAPER_K = 5
 PAPER_MAX_NEW_TOKENS = 30
+
+PAPER_DEPTH_FRACTIONS = (0.30, 0.44, 0.52, 0.59)
+
+
+def paper_layer_grid(n_layers: int) -> list[int]:
+    """The cross-model runs' layers: depth fractions 0.30/0.44/0.52/0.59, rounded down."""
+    return sorted({int(f * n_layers) for f in PAPER_DEPTH_FRACTIONS})
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class ModelSuite:
     def sweep_layers(self) -> tuple[int, ...]:
         """The layers the claims read from the layer sweeps."""
         if self.spec.is_paper and self.spec.ingredient("layers") == "grid":
-            from icl_core.experiments.paper_patching import paper_layer_grid
+            from icl_core.experiments.paper_protocol import paper_layer_grid
 
             return tuple(paper_layer_grid(self.n_layers))
         return tuple(range(self.n_layers))

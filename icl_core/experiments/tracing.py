@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from icl_core.engine import check_context, clean_prefill, generate
+from icl_core.context_window import check_context
+from icl_core.engine import generate
 from icl_core.errors import InvalidChoiceError, LayoutError
 from icl_core.experiments.units import get_or_compute_unit, run_units
 from icl_core.kernels import Noise, noised_outputs
@@ -22,6 +23,7 @@ from icl_core.models.loading import LoadedModel
 from icl_core.progress import Progress
 from icl_core.prompts import build_layout, render
 from icl_core.records import TrialRecord
+from icl_core.replay import clean_prefill
 from icl_core.scoring import layout_exclusion
 from icl_core.tasks import PAPER_TASKS, derive_seed, sample_example
 from icl_core.tasks.task import first_line

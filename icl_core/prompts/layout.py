@@ -137,7 +137,7 @@ def tokenize_with_offsets(tokenizer, text: str) -> tuple[list[int], list[tuple[i
 
 def build_layout(prompt: Prompt, tokenizer) -> Layout:
     """Assign every token of `prompt.text` a role (the context length is checked where the
-    model runs, `engine.check_context`)."""
+    model runs, `context_window.check_context`)."""
     ids, offsets = tokenize_with_offsets(tokenizer, prompt.text)
     spans = prompt.spans
     starts = [s.start for s in spans]

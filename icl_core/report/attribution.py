@@ -8,12 +8,25 @@ claim) with k, n and interval. Rate changes carry Newcombe 95% intervals; C3 (a 
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from collections.abc import Sequence
+
+import matplotlib
 
 from icl_core.experiments.protocols import ABLATIONS, PAPER, RIGOROUS
 from icl_core.records import Verdict
 from icl_core.report.document import Block, Heading, Image, Paragraph, Table
-from icl_core.report.plotting import FigureInfo
+from icl_core.report.plotting import (
+    STYLE,
+    FigureInfo,
+    Writer,
+    as_float,
+    new_figure,
+    palette,
+    tex_safe,
+)
+from icl_core.report.tables import natural_key
 from icl_core.stats import compare_rates
 
 ATTRIBUTION_CLAIMS = ("C1", "C2", "C3", "C5", "C6", "C9")
@@ -153,3 +166,47 @@ def comparison_blocks(figures: Sequence[dict], verdicts: Sequence[Verdict],
         blocks += [Image(f.path, f.caption) for f in images
                    if f.experiment == f"attribution:{model}"]  # fmt: skip
     return blocks
+
+
+def attribution_figures(w: Writer, rows: Sequence[dict]) -> None:
+    """Per model with more than one protocol: the headline figure of each claim (panels) under
+    each protocol (rows, in first-seen order) with its 95% interval, from the
+    'headline_figures' extra table (rates and C3's depth, all on [0, 1]; variants such as
+    "C2 (all valid trials)" left out)."""
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_model[str(r.get("model", ""))].append(r)
+    for model, mine in by_model.items():
+        protocols = list(dict.fromkeys(str(r["protocol"]) for r in mine))
+        claims = sorted({str(r["claim"]) for r in mine if " " not in str(r["claim"])},
+                        key=natural_key)  # fmt: skip
+        if len(protocols) < 2:
+            continue
+        index = {(str(r["protocol"]), str(r["claim"])): r for r in mine}
+        colors = palette(protocols)
+        with matplotlib.rc_context(STYLE):
+            fig = new_figure(1.6 * len(claims) + 1.6, 0.28 * len(protocols) + 1.0)
+            axes = fig.subplots(1, len(claims), sharey=True, squeeze=False)[0]
+            for ax, claim in zip(axes, claims, strict=True):
+                for i, protocol in enumerate(protocols):
+                    r = index.get((protocol, claim))
+                    value = as_float(r.get("value")) if r else math.nan
+                    if math.isnan(value):
+                        continue
+                    lo, hi = as_float(r.get("ci_low")), as_float(r.get("ci_high"))
+                    if not (math.isnan(lo) or math.isnan(hi)):
+                        ax.errorbar([value], [i], xerr=[[max(0.0, value - lo)],
+                                    [max(0.0, hi - value)]], fmt="none", capsize=2, lw=1,
+                                    ecolor=colors[protocol])  # fmt: skip
+                    ax.plot([value], [i], "o", ms=4, color=colors[protocol])
+                ax.set_xlim(-0.02, 1.02)
+                ax.set_title("C3 (depth)" if claim == "C3" else claim)
+            axes[0].set_yticks(range(len(protocols)), [tex_safe(x) for x in protocols])
+            axes[0].set_ylim(-0.7, len(protocols) - 0.3)
+            axes[0].invert_yaxis()
+            fig.suptitle(tex_safe(f"headline figure per protocol, {model}"))
+        caption = (
+            f"Headline figure of each claim under each protocol, {model}: point and 95% "
+            f"interval (rates; C3: the best layer's depth and its bootstrap interval)."
+        )
+        w.save(fig, f"attribution_{model}", caption, "attribution", f"attribution:{model}")

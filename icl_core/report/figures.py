@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from icl_core.records import Cell
+from icl_core.report.attribution import attribution_figures
 from icl_core.report.plotting import (
     STYLE,
     FigureInfo,
@@ -30,7 +31,6 @@ from icl_core.report.plotting import (
     palette,
     tex_safe,
 )
-from icl_core.report.tables import natural_key
 
 SWEEPS = ("multi_sweep", "single_sweep")
 MAX_PANELS = 12  # pairs per line figure; more are listed in the caption as left out
@@ -243,50 +243,6 @@ def best_layer_figure(w: Writer, rows: Sequence[dict]) -> None:
         "(dotted)."
     )
     w.save(fig, "best_layers", caption, "best_layers")
-
-
-def attribution_figures(w: Writer, rows: Sequence[dict]) -> None:
-    """Per model with more than one protocol: the headline figure of each claim (panels) under
-    each protocol (rows, in first-seen order) with its 95% interval, from the
-    'headline_figures' extra table (rates and C3's depth, all on [0, 1]; variants such as
-    "C2 (all valid trials)" left out)."""
-    by_model: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_model[str(r.get("model", ""))].append(r)
-    for model, mine in by_model.items():
-        protocols = list(dict.fromkeys(str(r["protocol"]) for r in mine))
-        claims = sorted({str(r["claim"]) for r in mine if " " not in str(r["claim"])},
-                        key=natural_key)  # fmt: skip
-        if len(protocols) < 2:
-            continue
-        index = {(str(r["protocol"]), str(r["claim"])): r for r in mine}
-        colors = palette(protocols)
-        with matplotlib.rc_context(STYLE):
-            fig = new_figure(1.6 * len(claims) + 1.6, 0.28 * len(protocols) + 1.0)
-            axes = fig.subplots(1, len(claims), sharey=True, squeeze=False)[0]
-            for ax, claim in zip(axes, claims, strict=True):
-                for i, protocol in enumerate(protocols):
-                    r = index.get((protocol, claim))
-                    value = as_float(r.get("value")) if r else math.nan
-                    if math.isnan(value):
-                        continue
-                    lo, hi = as_float(r.get("ci_low")), as_float(r.get("ci_high"))
-                    if not (math.isnan(lo) or math.isnan(hi)):
-                        ax.errorbar([value], [i], xerr=[[max(0.0, value - lo)],
-                                    [max(0.0, hi - value)]], fmt="none", capsize=2, lw=1,
-                                    ecolor=colors[protocol])  # fmt: skip
-                    ax.plot([value], [i], "o", ms=4, color=colors[protocol])
-                ax.set_xlim(-0.02, 1.02)
-                ax.set_title("C3 (depth)" if claim == "C3" else claim)
-            axes[0].set_yticks(range(len(protocols)), [tex_safe(x) for x in protocols])
-            axes[0].set_ylim(-0.7, len(protocols) - 0.3)
-            axes[0].invert_yaxis()
-            fig.suptitle(tex_safe(f"headline figure per protocol, {model}"))
-        caption = (
-            f"Headline figure of each claim under each protocol, {model}: point and 95% "
-            f"interval (rates; C3: the best layer's depth and its bootstrap interval)."
-        )
-        w.save(fig, f"attribution_{model}", caption, "attribution", f"attribution:{model}")
 
 
 def make_figures(

@@ -9,12 +9,13 @@ import torch
 
 from icl_core import engine
 from icl_core.cli import main
-from icl_core.engine import PromptEdit, clean_prefill, generate
+from icl_core.engine import PromptEdit, generate
 from icl_core.errors import ModelLoadError
 from icl_core.interventions import capture_residual
 from icl_core.models.architectures import ARCHITECTURES
 from icl_core.models.loading import load_model
 from icl_core.models.tiny import ALL_TINY_ARCHS, tiny_model
+from icl_core.replay import clean_prefill
 
 PROMPT = "Input: apple\nOutput: APPLE\n\nInput: brain\nOutput: BRAIN\n\nInput: cloud\nOutput:"
 
@@ -45,8 +46,8 @@ def test_engine_equals_naive_and_hf_generate(arch, run_device, monkeypatch):
     own = [[PromptEdit(layer, (2, n - 1), states[layer][[2, n - 1]])]
            for layer in range(tiny.n_layers)]  # fmt: skip
     replays = []
-    real = engine._replay_blocks
-    monkeypatch.setattr(engine, "_replay_blocks", lambda *a: replays.append(a[2]) or real(*a))
+    real = engine.replay_blocks
+    monkeypatch.setattr(engine, "replay_blocks", lambda *a: replays.append(a[2]) or real(*a))
     fast = generate(tiny.model, tiny.tokenizer, ids, variants + own, 5, [[5, 6, 7], [9]], 7,
                     clean=clean_prefill(tiny.model, ids))  # fmt: skip
     monkeypatch.undo()

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from fixtures.models import tiny_loaded
 from fixtures.tokenizers import TOKENIZER_PARAMS, get_tokenizer
-from icl_core.engine import clean_prefill
 from icl_core.models.tiny import TINY_ARCHS
 from icl_core.prompts import build_layout, map_positions, render
+from icl_core.replay import clean_prefill
 from icl_core.scoring import classify
 from icl_core.tasks import sample_pair
 

@@ -7,13 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from icl_core import engine
-from icl_core.engine import PromptEdit, clean_prefill, generate
+from icl_core.engine import PromptEdit, generate
 from icl_core.errors import InterventionError, PromptTooLongError
 from icl_core.interventions import capture_residual
 from icl_core.kernels import Condition
 from icl_core.models.loading import LoadedModel, ModelInfo
 from icl_core.models.tiny import tiny_model
 from icl_core.prompts import render
+from icl_core.replay import clean_prefill
 from icl_core.scoring import classify, exclusion
 from icl_core.tasks import ICLExample, TaskPair
 from icl_core.trials import prepare_pair, run_conditions
@@ -67,10 +68,10 @@ def test_optimized_sweep_equals_naive_sweep(tiny_on_device, data, short):
             variants.append([PromptEdit(layer, pos, states[layer][list(pos)] + noise)])
     conts = [[5, 6, 7], [9]]
     replays = []
-    real = engine._replay_blocks
+    real = engine.replay_blocks
     clean = clean_prefill(tiny.model, ids)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "_replay_blocks", lambda *a: replays.append(a[2]) or real(*a))
+        mp.setattr(engine, "replay_blocks", lambda *a: replays.append(a[2]) or real(*a))
         fast = generate(tiny.model, tiny.tokenizer, ids, variants, 5, conts, 7, clean=clean)
     window = getattr(tiny.model.config, "sliding_window", None)
     assert bool(replays) == (window is None or len(ids) < window)
@@ -183,7 +184,7 @@ def test_trial_exclusions_are_named(tiny):
 
 
 def test_a_prompt_beyond_the_context_is_excluded_as_too_long(tiny, monkeypatch):
-    """The context is checked in one place (`engine.check_context`): prompt plus decoding
+    """The context is checked in one place (`context_window.check_context`): prompt plus decoding
     budget; a trial beyond it is excluded as `too_long`, never as a layout error."""
     lm, pair = _distinct_pair(tiny)
     config = lm.model.config

@@ -84,6 +84,7 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     from dataclasses import replace
 
     from icl_core.experiments import paper_patching as P
+    from icl_core.experiments.paper_protocol import paper_layer_grid
     from icl_core.experiments.profiles import get_profile
     from icl_core.experiments.suite import ModelSuite
     from icl_core.records import Verdict
@@ -95,7 +96,7 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     profile = replace(get_profile("ci"), n_multi=2, n_controls=1)
     suite = ModelSuite(tiny_lm, profile, "paper")
     records = suite.multi
-    grid = tuple(P.paper_layer_grid(suite.n_layers))
+    grid = tuple(paper_layer_grid(suite.n_layers))
     assert seen[0].position_sets == P.PAPER_SET_NAMES and seen[0].demos == "fixed"
     assert seen[0].layers is None  # every layer computed (shared with paper+layers=all) ...
     assert {r.layer for r in records} == set(grid) == set(suite.sweep_layers)  # ... grid read

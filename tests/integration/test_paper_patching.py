@@ -16,12 +16,16 @@ from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.paper_patching import (
     POSITION_SETS,
     PaperPatchingConfig,
-    paper_layer_grid,
     patch_plan,
     run_paper_pair,
     run_paper_patching,
 )
-from icl_core.experiments.paper_protocol import capture, prompt_example, score_outcome
+from icl_core.experiments.paper_protocol import (
+    capture,
+    paper_layer_grid,
+    prompt_example,
+    score_outcome,
+)
 from icl_core.experiments.paper_tracing import paper_noise_sigmas
 from icl_core.prompts import render
 from icl_core.prompts.paper_positions import paper_positions
