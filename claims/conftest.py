@@ -3,17 +3,15 @@ expected refutations from expectations.json become strict xfails (per model; for
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from icl_core.experiments.profiles import get_profile
-from icl_core.experiments.suite import ModelSuite
+from icl_core.papers.cheng2026 import expectations
+from icl_core.papers.cheng2026.profiles import get_profile
+from icl_core.papers.cheng2026.suite import ModelSuite
 from icl_core.progress import print_progress
 from icl_core.store import ResultsStore
 
-EXPECTATIONS = json.loads((Path(__file__).parent / "expectations.json").read_text())
+EXPECTATIONS = expectations()
 _SUITES: dict[tuple[str, str, str], ModelSuite] = {}
 
 

@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from fixtures.tokenizers import get_tokenizer
-from icl_core.experiments.paper_protocol import paper_layer_grid
+from icl_core.papers.cheng2026.protocol import paper_example, paper_outcome, paper_task
+from icl_core.papers.cheng2026.protocol.ingredients import paper_layer_grid
+from icl_core.papers.cheng2026.protocol.positions import paper_position_diff
 from icl_core.prompts import build_layout, render
-from icl_core.prompts.paper_positions import paper_position_diff
 from icl_core.replay import clean_prefill
-from icl_core.tasks import get_task, is_degenerate, paper_example, paper_outcome, paper_task
+from icl_core.tasks import get_task, is_degenerate
 
 pytestmark = [pytest.mark.zoo]
 

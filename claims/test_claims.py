@@ -1,14 +1,15 @@
-"""The paper's claims as tests: one per declaration in `icl_core.claim_registry`, which holds
-each claim's statement, the paper's figure, what is measured and its rule (thresholds and error
-control are stated with the rule in `icl_core.verdicts`). Holds -> pass; refuted -> fail with
-the figures; inconclusive -> skip with the reason (`claims/_verdict.py`). A claim of scope
-"pair" runs once per sweep pair of the profile, one of scope "model" once per model, C4 once
-per family of the run's models. Select claims with -k and their zero-padded ids (`-k C01`)."""
+"""The paper's claims as tests: one per declaration in `icl_core.papers.cheng2026.claims`, which
+holds each claim's statement, the paper's figure, what is measured and its rule (thresholds and
+error control are stated with the rule in `icl_core.papers.cheng2026.verdicts`). Holds -> pass;
+refuted -> fail with the figures; inconclusive -> skip with the reason (`claims/_verdict.py`). A
+claim of scope "pair" runs once per sweep pair of the profile, one of scope "model" once per model,
+C4 once per family of the run's models. Select claims with -k and their zero-padded ids (`-k
+C01`)."""
 
 import pytest
 
 from claims._verdict import check, check_pair
-from icl_core.claim_registry import CLAIMS, family_inputs
+from icl_core.papers.cheng2026.claims import CLAIMS, family_inputs
 
 pytestmark = [pytest.mark.zoo, pytest.mark.slow]
 
@@ -36,7 +37,7 @@ def test_claim_on_family(claim, family, protocol, pytestconfig, store):
     from claims.conftest import suite_for
     from fixtures.models import loaded
     from fixtures.options import selected_families
-    from icl_core.experiments.profiles import get_profile
+    from icl_core.papers.cheng2026.profiles import get_profile
 
     profile = get_profile(pytestconfig.getoption("--profile"))
     suites = [suite_for(loaded(name, pytestconfig), protocol, profile, store)

@@ -1,20 +1,19 @@
 """The expectations file is well formed: every recorded refutation names a known claim,
 protocol and profile, and quotes measured figures."""
 
-import json
 import re
-from pathlib import Path
 
-from icl_core.claim_registry import CLAIMS as REGISTRY
-from icl_core.experiments.profiles import PROFILES
-from icl_core.experiments.protocols import parse_protocol
+from icl_core.papers.cheng2026 import expectations
+from icl_core.papers.cheng2026.claims import CLAIMS as REGISTRY
+from icl_core.papers.cheng2026.profiles import PROFILES
+from icl_core.papers.cheng2026.protocols import parse_protocol
 
 CLAIMS = set(REGISTRY)
 PAIR_KEY = re.compile(r"^(?P<claim>[\w-]+)(\[(?P<pair>\w+->\w+)\])?$")
 
 
 def test_expectations_are_well_formed():
-    data = json.loads((Path(__file__).parent / "expectations.json").read_text())
+    data = expectations()
     for model, entries in data.items():
         if model.startswith("_"):
             continue

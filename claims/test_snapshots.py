@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from icl_core import verdicts as V
-from icl_core.claim_registry import PER_MODEL_CLAIMS
-from icl_core.design import HEADLINE
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.claims import PER_MODEL_CLAIMS
+from icl_core.papers.cheng2026.design import HEADLINE
 
 pytestmark = [pytest.mark.zoo, pytest.mark.slow]
 SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_snapshots.ambr"

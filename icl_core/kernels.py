@@ -1,9 +1,9 @@
 """The kernels every protocol runs, one per experiment kind (issue 14: protocols as strategies).
 
-Patching: a protocol prepares a trial (its prompts, clean runs, positions, source states and
-scorer: the rigorous protocol in `icl_core.trials`, the paper's in
-`icl_core.experiments.paper_patching`) as a `PatchTrial`; `patch_conditions` patches it under
-every condition in one batched `engine.generate` call and scores each row the protocol's way;
+Patching: a protocol prepares a trial (its prompts, clean runs, positions, source states and scorer:
+the rigorous protocol in `icl_core.trials`, a paper's own protocol in its folder, e.g.
+`icl_core.papers.cheng2026.protocol.patching`) as a `PatchTrial`; `patch_conditions` patches it
+under every condition in one batched `engine.generate` call and scores each row the protocol's way;
 `condition_records` and `excluded_records` turn the results into `TrialRecord`s. What differs
 between protocols lives in the trial object only.
 Causal tracing: `noised_outputs` adds each `Noise` to a prompt in one batched call; the

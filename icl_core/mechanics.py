@@ -144,9 +144,9 @@ def competence_table(lm: LoadedModel, n: int = 10, seed: int = 0) -> tuple[list[
     """(rows of `experiments.competence.competence` over the paper's tasks, what can be
     measured): the sweep-pair claims need correct clean answers on both tasks of a pair; the
     pair matrix (C7, C10) needs tasks at QUALIFYING_ACCURACY; C6 (probes) needs none."""
-    from icl_core.design import HEADLINE
     from icl_core.experiments.competence import competence
-    from icl_core.experiments.profiles import QUALIFYING_ACCURACY
+    from icl_core.papers.cheng2026.design import HEADLINE
+    from icl_core.papers.cheng2026.profiles import QUALIFYING_ACCURACY
 
     rows = competence(lm, PAPER_TASKS, n, seed)
     correct = {r["task"] for r in rows if r["k"] > 0}

@@ -151,7 +151,7 @@ STATUSES = ("holds", "refuted", "inconclusive")
 class Verdict:
     """A claim's outcome on one model under one protocol. `figure`: the deciding figure in
     words (rate, k/N, interval, layer); `paper`: the paper's own figure for the claim (set by
-    `claim_registry`);
+    the paper's `claims`);
     `details`: machine-readable numbers behind the figure (e-values, projected further
     counted trials, trials drawn and counted); `open_cells`: undecided cells."""
 

@@ -6,9 +6,11 @@ moved code, docstrings) changes no version, so every stored result stays valid.
 
 - `ENGINE_VERSION`: the computation every experiment shares: tasks and their data, prompts and
   templates, layouts and position mapping, interventions, the engine, scoring, trials.
-- `RESULT_VERSIONS[module]`: one experiment module of `icl_core.experiments` (its own sampling,
-  conditions, controls and records). An experiment's key holds the versions of the modules it
-  names (`code=(...)` where it is stored), so bumping one leaves the others' results valid.
+- `RESULT_VERSIONS[name]`: one experiment module (its own sampling, conditions, controls and
+  records), by the name in `MODULES`: a module of `icl_core.experiments`, or of a paper's own
+  protocol. An experiment's key holds the versions of the modules it names (`code=(...)` where
+  it is stored), so bumping one leaves the others' results valid. The names are part of stored
+  keys: a module that moves keeps its name.
 
 `tests/integration/test_golden_records.py` fails when recorded outputs change while these are
 unchanged.
@@ -25,4 +27,9 @@ RESULT_VERSIONS: dict[str, int] = {
     "similarity": 1,
     "paper_patching": 1,
     "paper_tracing": 1,
+}
+MODULES: dict[str, str] = {
+    **{name: f"icl_core.experiments.{name}" for name in RESULT_VERSIONS},
+    "paper_patching": "icl_core.papers.cheng2026.protocol.patching",
+    "paper_tracing": "icl_core.papers.cheng2026.protocol.tracing",
 }

@@ -29,7 +29,7 @@ def _bench(args: argparse.Namespace) -> int:
     lm = load_model(args.model, device=args.device, dtype=args.dtype)
     result = run_bench(lm, args.prompts, args.trials).as_dict()
     if args.agreement:
-        from icl_core.dtype_agreement import agreement_study
+        from icl_core.papers.cheng2026.dtype_agreement import agreement_study
 
         del lm
         result["agreement"] = agreement_study(args.model, args.agreement, args.device,

@@ -9,9 +9,9 @@ import signal
 import time
 from pathlib import Path
 
-from icl_core.experiments.profiles import PROFILES, RUN_PROFILE, get_profile
-from icl_core.experiments.protocols import CHOICES as PROTOCOL_CHOICES
-from icl_core.experiments.protocols import expand_protocols
+from icl_core.papers.cheng2026.profiles import PROFILES, RUN_PROFILE, get_profile
+from icl_core.papers.cheng2026.protocols import CHOICES as PROTOCOL_CHOICES
+from icl_core.papers.cheng2026.protocols import expand_protocols
 from icl_core.progress import print_progress
 
 
@@ -63,7 +63,7 @@ def _out(args: argparse.Namespace) -> Path:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from icl_core.report_run import build_report
+    from icl_core.papers.cheng2026.report_run import build_report
 
     profile = get_profile(args.profile)
     models = args.models or list(profile.models)
@@ -119,9 +119,9 @@ def pytest_argv(args: argparse.Namespace, models: list[str], junit: Path) -> lis
 def precompute(args: argparse.Namespace, models: list[str], profile) -> dict[str, float | str]:
     """The rigorous experiments of `models`, computed into the store by `args.workers`
     processes balanced across models (`experiments.schedule`); the tests then read them."""
-    from icl_core.experiments import schedule
     from icl_core.models.dtype_policy import expected_speedup
     from icl_core.models.loading import resolve_device
+    from icl_core.papers.cheng2026 import schedule
 
     device = resolve_device(args.device)
 
@@ -152,7 +152,7 @@ def _interrupted() -> int:
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
-    from icl_core.report_run import build_report
+    from icl_core.papers.cheng2026.report_run import build_report
 
     profile = get_profile(args.profile)
     models = args.models or list(profile.models)

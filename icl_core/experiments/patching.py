@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 
-from icl_core.design import third_task
 from icl_core.errors import InvalidChoiceError
 from icl_core.experiments.units import run_units
 from icl_core.kernels import Condition, ConditionResult, condition_records, excluded_records
@@ -23,6 +22,7 @@ from icl_core.models.loading import LoadedModel
 from icl_core.progress import Progress
 from icl_core.records import TrialRecord
 from icl_core.tasks import (
+    PAPER_TASKS,
     TaskPair,
     derive_seed,
     draw_groups,
@@ -35,6 +35,16 @@ from icl_core.tasks.sampling import shared_input_capacity
 from icl_core.trials import CleanRuns, PreparedPair, prepare_pair, run_conditions
 
 CONTROLS = ("", "random_source", "noise_matched", "shuffled")
+
+
+def third_task(source: str, target: str, query: str | None = None) -> str:
+    """C9's random-source control draws its source prompt from a third task: the first paper
+    task that is neither `source` nor `target` and, given the target's `query`, accepts it
+    (the rigorous rule; the paper's release ignores the query: `query=None`)."""
+    for name in PAPER_TASKS:
+        if name not in (source, target) and (query is None or get_task(name).accepts(query)):
+            return name
+    raise InvalidChoiceError(f"no third task accepts the query {query!r}")
 
 
 @dataclass(frozen=True)

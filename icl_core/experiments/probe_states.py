@@ -24,13 +24,14 @@ import numpy as np
 import torch
 
 from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
-from icl_core.experiments.paper_protocol import PAPER_K  # the release's five demos
 from icl_core.interventions import check_layers
 from icl_core.models.loading import LoadedModel
+from icl_core.papers.cheng2026.protocol import paper_example
+from icl_core.papers.cheng2026.protocol.ingredients import PAPER_K  # the release's five demos
 from icl_core.prompts import build_layout, render
 from icl_core.replay import clean_prefill
 from icl_core.scoring import layout_exclusion
-from icl_core.tasks import derive_seed, paper_example, resolve_task, sample_example
+from icl_core.tasks import derive_seed, resolve_task, sample_example
 from icl_core.tasks.sampling import ICLExample
 
 __all__ = ["DEFAULT_POSITIONS", "EXCLUSION_REASONS", "PROTOCOLS", "StateBank", "collect_states",

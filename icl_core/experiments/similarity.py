@@ -29,7 +29,8 @@ import numpy as np
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.probe_states import PROTOCOLS, collect_states
 from icl_core.models.loading import LoadedModel
-from icl_core.tasks import derive_seed, paper_task, resolve_task
+from icl_core.papers.cheng2026.protocol import paper_task
+from icl_core.tasks import derive_seed, resolve_task
 
 __all__ = [
     "FEATURE_NAMES",

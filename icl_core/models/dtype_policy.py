@@ -2,9 +2,9 @@
 
 - the device computes bfloat16 fast: a CUDA device with bf16 support, or a CPU with AMX tiles
   or AVX512-BF16 (measured here: 2.3-3.1x the float32 speed of the headline sweeps);
-- the agreement study (`icl_core.dtype_agreement`; `icl-claims bench --agreement N`) ran on
-  these exact weights and found at least MIN_AGREEMENT of the (trial, condition) outcomes
-  identical to float32, a speedup, and no verdict change on its trials.
+- the agreement study (`icl_core.papers.cheng2026.dtype_agreement`; `icl-claims bench --agreement
+N`) ran on these exact weights and found at least MIN_AGREEMENT of the (trial, condition) outcomes
+identical to float32, a speedup, and no verdict change on its trials.
 
 The rule was fixed before any study was run; `BF16_STUDIES` records each study's figures. A
 model without a study (any model outside the table, or other weights under a zoo name) loads

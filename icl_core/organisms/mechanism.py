@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import torch
 
-from icl_core.design import HEADLINE
 from icl_core.experiments.competence import task_accuracy
 from icl_core.experiments.patching import PatchingConfig, run_patching
 from icl_core.interventions import RowEdit, capture_residual, edit_residual
 from icl_core.models.loading import LoadedModel
 from icl_core.organisms.training_data import ORGANISM_TASKS, PLANTED_SLOT
+from icl_core.papers.cheng2026.design import HEADLINE
 from icl_core.prompts import build_layout, render
 from icl_core.stats import wilson_interval
 from icl_core.tasks import derive_seed, sample_example

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from icl_core.design import SINGLE_SETS
+from icl_core.papers.cheng2026.design import SINGLE_SETS
 from icl_core.prompts.layout import build_layout
 from icl_core.prompts.mapping import map_positions
 from icl_core.prompts.render import render

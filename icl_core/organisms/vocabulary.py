@@ -15,9 +15,10 @@ SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
 
 def _corpus() -> Iterator[str]:
     """Every demo line of every task under every template, and the paper's task data."""
+    from icl_core.papers.cheng2026.protocol import paper_task, paper_task_names
     from icl_core.prompts.render import render
     from icl_core.prompts.templates import TEMPLATES
-    from icl_core.tasks import ICLExample, get_task, paper_task, paper_task_names, task_names
+    from icl_core.tasks import ICLExample, get_task, task_names
 
     for name in task_names():
         task = get_task(name)

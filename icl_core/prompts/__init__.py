@@ -1,9 +1,9 @@
 """Prompt rendering and token layouts (SPEC 5.2).
 
-A template (data) renders an ICL example into text with the character span of every role; a
-layout assigns every token of the tokenized prompt its role from the tokenizer's offsets on the
-whole prompt. Source -> target positions are matched by role and offset within the role.
-The paper's own position algorithm lives apart, in `paper_positions`, for the `paper` protocol.
+A template (data) renders an ICL example into text with the character span of every role; a layout
+assigns every token of the tokenized prompt its role from the tokenizer's offsets on the whole
+prompt. Source -> target positions are matched by role and offset within the role. A paper's own
+position algorithm lives in its folder (`icl_core.papers.cheng2026.protocol.positions`).
 """
 
 from icl_core.prompts.layout import Layout, Span, build_layout

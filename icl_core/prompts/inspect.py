@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from icl_core.papers.cheng2026.protocol.positions import PAPER_SETS, paper_position_diff
 from icl_core.prompts.layout import Layout
-from icl_core.prompts.paper_positions import PAPER_SETS, paper_position_diff
 
 
 def layout_record(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import matplotlib
 
-from icl_core.experiments.protocols import ABLATIONS, PAPER, RIGOROUS
+from icl_core.papers.cheng2026.protocols import ABLATIONS, PAPER, RIGOROUS
 from icl_core.records import Verdict
 from icl_core.report.document import Block, Heading, Image, Paragraph, Table
 from icl_core.report.plotting import (

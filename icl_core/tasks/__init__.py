@@ -1,9 +1,8 @@
-"""ICL tasks (SPEC 5.1): definitions, word data, sampling, diagnostics, and the paper's own data.
+"""ICL tasks (SPEC 5.1): definitions, word data, sampling, diagnostics.
 
 Rigorous protocol: :func:`get_task`, :func:`sample_example`, :func:`sample_pair` (inputs sampled
-per prompt from disjoint demo/query pools, strict scoring). Paper protocol: :func:`paper_task`,
-:func:`paper_score`, :func:`paper_outcome` (the release's fixed data and lenient scorers, flaws
-reproduced on purpose).
+per prompt from disjoint demo/query pools, strict scoring). A paper's own task data and scorers
+live in its folder (`icl_core.papers.cheng2026.protocol`).
 """
 
 from icl_core.tasks.diagnostics import (
@@ -14,14 +13,6 @@ from icl_core.tasks.diagnostics import (
     pair_report,
     shared_pools,
 )
-from icl_core.tasks.paper import (
-    PaperTask,
-    paper_attribution,
-    paper_example,
-    paper_task,
-    paper_task_names,
-)
-from icl_core.tasks.paper_scoring import PAPER_OUTCOMES, VERDICTS, paper_outcome, paper_score
 from icl_core.tasks.registry import (
     ABLATION_TASKS,
     PAPER_TASKS,
@@ -43,13 +34,10 @@ from icl_core.tasks.task import REGIMES, Task
 
 __all__ = [
     "ABLATION_TASKS",
-    "PAPER_OUTCOMES",
     "PAPER_TASKS",
     "REGIMES",
-    "VERDICTS",
     "ICLExample",
     "PairReport",
-    "PaperTask",
     "Task",
     "TaskPair",
     "ambiguous_queries",
@@ -59,12 +47,6 @@ __all__ = [
     "get_task",
     "is_degenerate",
     "pair_report",
-    "paper_attribution",
-    "paper_example",
-    "paper_outcome",
-    "paper_score",
-    "paper_task",
-    "paper_task_names",
     "resolve_task",
     "sample_draw",
     "sample_example",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from icl_core import design
 from icl_core.cli.run_cmd import heaviest_first
-from icl_core.dtype_agreement import agreement_study
 from icl_core.models.tiny import tiny_model
+from icl_core.papers.cheng2026 import design
+from icl_core.papers.cheng2026.dtype_agreement import agreement_study
 
 
 def test_agreement_study_compares_every_condition_of_every_draw(tmp_path):

@@ -6,17 +6,17 @@ import itertools
 import pytest
 
 from fixtures.models import tiny_loaded
-from icl_core import design
-from icl_core import verdicts as V
 from icl_core.decisions import HOLDS, INCONCLUSIVE
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.patching import PatchingConfig, run_pair, run_patching
 from icl_core.experiments.rounds import counted_trials, trial_counts
 from icl_core.experiments.tracing import TracingConfig, layer_noise_scale, run_task
 from icl_core.models.tiny import tiny_tokenizer
+from icl_core.papers.cheng2026 import design
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.headline import headline_figures
 from icl_core.prompts import build_layout, render
 from icl_core.records import aggregate
-from icl_core.report.headline import headline_figures
 from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS, sample_example
 
@@ -83,10 +83,10 @@ def test_suite_paper_protocol_uses_the_released_protocol(tiny_lm, monkeypatch):
     and counts every trial; claims not yet measured that way say so (inconclusive)."""
     from dataclasses import replace
 
-    from icl_core.experiments import paper_patching as P
-    from icl_core.experiments.paper_protocol import paper_layer_grid
-    from icl_core.experiments.profiles import get_profile
-    from icl_core.experiments.suite import ModelSuite
+    from icl_core.papers.cheng2026.profiles import get_profile
+    from icl_core.papers.cheng2026.protocol import patching as P
+    from icl_core.papers.cheng2026.protocol.ingredients import paper_layer_grid
+    from icl_core.papers.cheng2026.suite import ModelSuite
     from icl_core.records import Verdict
 
     seen = []
@@ -152,9 +152,9 @@ def test_rigorous_sweep_runs_in_rounds_on_undecided_conditions(tiny_lm, monkeypa
     conditions some rule still needs, until every rule reading them decides or the cap."""
     from dataclasses import replace
 
-    from icl_core.experiments import runner
-    from icl_core.experiments import suite as S
-    from icl_core.experiments.profiles import get_profile
+    from icl_core.papers.cheng2026 import runner
+    from icl_core.papers.cheng2026 import suite as S
+    from icl_core.papers.cheng2026.profiles import get_profile
     from icl_core.records import TrialRecord
 
     calls = []
@@ -219,8 +219,8 @@ def test_trial_counts_count_noise_trials_that_have_no_source_prompt():
 def test_a_model_that_answers_nothing_is_flagged_up_front(tiny_lm, tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from icl_core.experiments.profiles import get_profile
-    from icl_core.experiments.suite import ModelSuite
+    from icl_core.papers.cheng2026.profiles import get_profile
+    from icl_core.papers.cheng2026.suite import ModelSuite
 
     suite = ModelSuite(tiny_lm, replace(get_profile("ci"), n_competence=2), "rigorous",
                        ResultsStore(tmp_path))  # fmt: skip
@@ -238,9 +238,9 @@ def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
     stopping looks at validity only, never outcomes."""
     from dataclasses import replace
 
-    from icl_core.experiments import runner
-    from icl_core.experiments import suite as S
-    from icl_core.experiments.profiles import get_profile
+    from icl_core.papers.cheng2026 import runner
+    from icl_core.papers.cheng2026 import suite as S
+    from icl_core.papers.cheng2026.profiles import get_profile
     from icl_core.records import TrialRecord
 
     def fake_run(lm, cfg, store=None, progress=None):
@@ -282,8 +282,8 @@ def test_c6_scores_rounds_of_fresh_prompts_while_undecided(tiny_lm, tmp_path, mo
     second suite on the same store computes nothing. A decided C6 adds no round."""
     from dataclasses import replace
 
-    from icl_core.experiments import suite as S
-    from icl_core.experiments.profiles import get_profile
+    from icl_core.papers.cheng2026 import suite as S
+    from icl_core.papers.cheng2026.profiles import get_profile
     from icl_core.records import Verdict
 
     calls = []

@@ -128,8 +128,8 @@ def test_recorded_mechanism_checks(name):
 @pytest.mark.parametrize("name", ORGANISMS)
 def test_planted_verdicts(name):
     """The controls tier: each organism's claim verdicts are the planted ones (ci profile)."""
-    from icl_core.experiments.profiles import get_profile
-    from icl_core.experiments.suite import ModelSuite
+    from icl_core.papers.cheng2026.profiles import get_profile
+    from icl_core.papers.cheng2026.suite import ModelSuite
 
     suite = ModelSuite(loading.load_model(name), get_profile("ci"), "rigorous", None)
     for claim, status in PLANTED[name].items():

@@ -7,31 +7,31 @@ import dataclasses
 import pytest
 import torch
 
-import icl_core.experiments.paper_patching as pp
+import icl_core.papers.cheng2026.protocol.patching as pp
 from fixtures.models import tiny_loaded
 from icl_core import kernels
-from icl_core.design import third_task
 from icl_core.engine import Generation
 from icl_core.errors import InvalidChoiceError, UnknownNameError
-from icl_core.experiments.paper_patching import (
+from icl_core.experiments.patching import third_task
+from icl_core.papers.cheng2026.protocol import paper_example
+from icl_core.papers.cheng2026.protocol.ingredients import (
+    capture,
+    paper_layer_grid,
+    prompt_example,
+    score_outcome,
+)
+from icl_core.papers.cheng2026.protocol.patching import (
     POSITION_SETS,
     PaperPatchingConfig,
     patch_plan,
     run_paper_pair,
     run_paper_patching,
 )
-from icl_core.experiments.paper_protocol import (
-    capture,
-    paper_layer_grid,
-    prompt_example,
-    score_outcome,
-)
-from icl_core.experiments.paper_tracing import paper_noise_sigmas
+from icl_core.papers.cheng2026.protocol.positions import paper_positions
+from icl_core.papers.cheng2026.protocol.tracing import paper_noise_sigmas
 from icl_core.prompts import render
-from icl_core.prompts.paper_positions import paper_positions
 from icl_core.records import aggregate
 from icl_core.store import ResultsStore
-from icl_core.tasks import paper_example
 
 FAST = dict(max_new_tokens=3, n_source_prompts=3)
 

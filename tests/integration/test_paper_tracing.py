@@ -5,10 +5,10 @@ import dataclasses
 
 import pytest
 
-import icl_core.experiments.paper_tracing as T
+import icl_core.papers.cheng2026.protocol.tracing as T
 from fixtures.models import tiny_loaded
 from icl_core.errors import InvalidChoiceError
-from icl_core.experiments.paper_protocol import capture, prompt_example
+from icl_core.papers.cheng2026.protocol.ingredients import capture, prompt_example
 from icl_core.store import ResultsStore
 
 

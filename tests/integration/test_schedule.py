@@ -7,12 +7,12 @@ import dataclasses
 
 import pytest
 
-from icl_core.design import HEADLINE
-from icl_core.experiments import schedule
-from icl_core.experiments.profiles import get_profile
-from icl_core.experiments.suite import ModelSuite
 from icl_core.models.loading import load_model
 from icl_core.models.tiny import tiny_model
+from icl_core.papers.cheng2026 import schedule
+from icl_core.papers.cheng2026.design import HEADLINE
+from icl_core.papers.cheng2026.profiles import get_profile
+from icl_core.papers.cheng2026.suite import ModelSuite
 from icl_core.store import ResultsStore
 
 PAIRS = (HEADLINE, ("repeat_word", "repeat_comma"))

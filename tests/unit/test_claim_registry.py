@@ -5,9 +5,9 @@ import dataclasses
 
 import pytest
 
-from icl_core import verdicts as V
-from icl_core.claim_registry import CLAIMS, PAIR_CLAIMS, PER_MODEL_CLAIMS, Claim, get_claim
 from icl_core.errors import UnknownNameError
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.claims import CLAIMS, PAIR_CLAIMS, PER_MODEL_CLAIMS, Claim, get_claim
 
 
 def test_the_papers_claims_are_declared_in_order():
@@ -25,7 +25,7 @@ def test_the_papers_claims_are_declared_in_order():
     ({"statement": ""}, "statement must be a non-empty sentence"),
     ({"measurement": "no full stop"}, "measurement must be a non-empty sentence"),
     ({"paper": " "}, "paper must quote"),
-    ({"rule": len}, "rule must be a documented function of icl_core.verdicts"),
+    ({"rule": len}, "rule must be a documented function of icl_core.papers.cheng2026.verdicts"),
     ({"scope": "layer"}, "scope must be one of"),
     ({"decide": None}, "decide is required"),
     ({"not_measured": {"gpu": "why"}}, "not_measured maps protocol kinds"),

@@ -4,9 +4,10 @@ import pytest
 
 from fixtures.tokenizers import get_tokenizer
 from icl_core.errors import LayoutError
+from icl_core.papers.cheng2026.protocol import paper_example
+from icl_core.papers.cheng2026.protocol.positions import paper_position_diff, paper_positions
 from icl_core.prompts import build_layout, render
-from icl_core.prompts.paper_positions import paper_position_diff, paper_positions
-from icl_core.tasks import paper_example, sample_example
+from icl_core.tasks import sample_example
 
 
 def test_exact_on_a_tokenizer_without_bos_or_newline_merges():

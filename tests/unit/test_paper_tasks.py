@@ -12,19 +12,16 @@ from pathlib import Path
 import pytest
 
 from icl_core.errors import InvalidChoiceError, UnknownNameError
-from icl_core.tasks import (
+from icl_core.papers.cheng2026.protocol import (
     PAPER_OUTCOMES,
-    PAPER_TASKS,
     VERDICTS,
-    ambiguous_queries,
-    get_task,
-    is_degenerate,
     paper_attribution,
     paper_outcome,
     paper_score,
     paper_task,
     paper_task_names,
 )
+from icl_core.tasks import PAPER_TASKS, ambiguous_queries, get_task, is_degenerate
 
 STRING_TASKS = ["reverse", "uppercase", "pig_latin", "first_letter", "repeat_word", "length"]
 RULE_TASKS = [
@@ -42,7 +39,7 @@ RULE_TASKS = [
 
 
 def test_data_is_packaged_with_attribution():
-    data = resources.files("icl_core.tasks").joinpath("data", "paper_tasks.json")
+    data = resources.files("icl_core.papers.cheng2026.protocol").joinpath("paper_tasks.json")
     assert data.is_file()
     text = paper_attribution()
     for needle in ("2605.04061", "Cheng", "Zhang", "MIT", "Single-Position Intervention Fails"):

@@ -1,6 +1,6 @@
 """The pre-registered sweep pairs follow from the recorded competence by the fixed rule."""
 
-from icl_core.experiments import profiles as P
+from icl_core.papers.cheng2026 import profiles as P
 from icl_core.tasks import ABLATION_TASKS, PAPER_TASKS
 
 MODELS = ("smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b")

@@ -3,7 +3,7 @@
 import pytest
 
 from icl_core.errors import InvalidChoiceError
-from icl_core.experiments.protocols import (
+from icl_core.papers.cheng2026.protocols import (
     ABLATIONS,
     CHOICES,
     expand_protocols,

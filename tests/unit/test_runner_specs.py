@@ -3,10 +3,10 @@ construction, so a misspelt field fails at once with the valid choices."""
 
 import pytest
 
-from icl_core.design import CONTROLS, HEADLINE
 from icl_core.errors import InvalidChoiceError
-from icl_core.experiments import runner
-from icl_core.experiments.profiles import PROFILES, get_profile
+from icl_core.papers.cheng2026 import runner
+from icl_core.papers.cheng2026.design import CONTROLS, HEADLINE
+from icl_core.papers.cheng2026.profiles import PROFILES, get_profile
 from icl_core.tasks import PAPER_TASKS
 
 

@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from icl_core import verdicts as V
 from icl_core.decisions import ALPHA, at_most
 from icl_core.errors import InvalidChoiceError
-from icl_core.experiments.profiles import get_profile
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.profiles import get_profile
 from icl_core.records import Cell, TrialRecord
 from icl_core.stats.sequential import e_above, e_below, projected_trials, rate_e_values
 

@@ -19,7 +19,7 @@ from icl_core import store as store_mod
 from icl_core.cli import main
 from icl_core.errors import ICLClaimsError, UnknownNameError
 from icl_core.store import ResultsStore, code_version, is_current_version, result_key, results_store
-from icl_core.versions import RESULT_VERSIONS
+from icl_core.versions import MODULES, RESULT_VERSIONS
 
 CONFIG = {"task": "antonym", "layers": (0, 3, 5), "k": 4, "temp": 0.5, "seed": None, "bf": True}
 PAYLOAD = [{"trial": 0, "ok": True, "p": 0.1 + 0.2}, {"trial": 1, "ok": False, "p": 1e-300}]
@@ -396,8 +396,9 @@ def test_threads_compute_a_key_once(rs: ResultsStore) -> None:
 def test_code_version_names_every_module_it_is_given() -> None:
     assert code_version("patching", "tracing") == code_version("tracing", "patching")
     assert code_version("patching").startswith(code_version() + ";")
-    for module in RESULT_VERSIONS:  # each names an experiment module
-        assert importlib.util.find_spec(f"icl_core.experiments.{module}") is not None
+    assert set(MODULES) == set(RESULT_VERSIONS)
+    for module in MODULES.values():  # each names an experiment module
+        assert importlib.util.find_spec(module) is not None
     with pytest.raises(UnknownNameError, match="'patchin'.*paper_patching, paper_tracing"):
         code_version("patchin")
 
@@ -405,10 +406,11 @@ def test_code_version_names_every_module_it_is_given() -> None:
 def test_every_stored_experiment_module_has_a_result_version() -> None:
     """Each `code=(...)` an experiment is stored under names modules of RESULT_VERSIONS (else
     storing it raises UnknownNameError at run time)."""
-    experiments = Path(store_mod.__file__).parents[1] / "experiments"
+    root = Path(store_mod.__file__).parents[1]
     named = {
         name
-        for path in experiments.glob("*.py")
+        for folder in (root / "experiments", root / "papers" / "cheng2026" / "protocol")
+        for path in folder.glob("*.py")
         for group in re.findall(r"code\s*=\s*\(([^)]*)\)", path.read_text(encoding="utf-8"))
         for name in re.findall(r"[\"']([a-z_]+)[\"']", group)
     }

@@ -4,9 +4,9 @@ is refuted on data that contradict it, and is inconclusive on too little data.""
 import random
 from dataclasses import replace
 
-from icl_core import design
-from icl_core import verdicts as V
 from icl_core.decisions import ALPHA, HOLDS, INCONCLUSIVE, at_least, at_most
+from icl_core.papers.cheng2026 import design
+from icl_core.papers.cheng2026 import verdicts as V
 from icl_core.records import TrialRecord, aggregate
 from icl_core.stats.sequential import rate_e_values
 

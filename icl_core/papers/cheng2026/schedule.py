@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from icl_core.design import HEADLINE
-from icl_core.experiments.profiles import Profile
+from icl_core.papers.cheng2026.design import HEADLINE
+from icl_core.papers.cheng2026.profiles import Profile
 from icl_core.progress import print_progress
 
 # Relative cost of a job per million parameters (from the 2026-12-02 partial full run: the
@@ -93,8 +93,8 @@ def _init(profile: Profile, device: str, dtype: str) -> None:
 def _run(job: Job) -> float | str:
     """Run `job` in this worker (models loaded once per worker). Returns its seconds, or the
     error's text (sent as text: not every exception pickles)."""
-    from icl_core.experiments.suite import ModelSuite
     from icl_core.models.loading import load_model
+    from icl_core.papers.cheng2026.suite import ModelSuite
     from icl_core.store import ResultsStore
 
     start = time.perf_counter()

@@ -12,19 +12,19 @@ from icl_core.decisions import (
     at_most,
     combine,
 )
-from icl_core.design import (
+from icl_core.papers.cheng2026.design import (
     DEMO_SINGLE_SETS,
 )
-from icl_core.records import Cell, Verdict
-from icl_core.stats import (
-    wilson_interval,
-)
-from icl_core.verdicts.common import (
+from icl_core.papers.cheng2026.verdicts.common import (
     DEMO_DISRUPTION,
     PROBE_ACCURACY,
     QUERY_DISRUPTION,
     _select,
     _verdict,
+)
+from icl_core.records import Cell, Verdict
+from icl_core.stats import (
+    wilson_interval,
 )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from icl_core.errors import InvalidChoiceError
-from icl_core.experiments import paper_protocol
+from icl_core.papers.cheng2026.protocol import ingredients as paper_protocol
 
 RIGOROUS, PAPER = "rigorous", "paper"
 # (the paper's value, its rigorous counterpart): the patching ingredients, plus the layer grid

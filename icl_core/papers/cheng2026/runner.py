@@ -14,17 +14,19 @@ import itertools
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
-from icl_core import verdicts as V
-from icl_core.design import HEADLINE, MULTI_SETS, SINGLE_SETS, THRESHOLD_SETS
 from icl_core.errors import InvalidChoiceError
-from icl_core.experiments import paper_runs, rounds, top_up
+from icl_core.experiments import rounds
 from icl_core.experiments.patching import CONTROLS, PatchingConfig, run_patching
-from icl_core.experiments.profiles import Profile
+from icl_core.papers.cheng2026 import top_up
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.design import HEADLINE, MULTI_SETS, SINGLE_SETS, THRESHOLD_SETS
+from icl_core.papers.cheng2026.profiles import Profile
+from icl_core.papers.cheng2026.protocol import runs as paper_runs
 from icl_core.records import TrialRecord
 from icl_core.tasks import draw_groups
 
 if TYPE_CHECKING:
-    from icl_core.experiments.suite import ModelSuite
+    from icl_core.papers.cheng2026.suite import ModelSuite
 
 Pair = tuple[str, str]
 LAYERS = ("all", "best")  # every swept layer; the suite's best layer

@@ -1,4 +1,4 @@
-"""The paper's own task data (protocol "paper"), read from ``data/paper_tasks.json``.
+"""The paper's own task data (protocol "paper"), read from ``paper_tasks.json`` beside it.
 
 The file is a copy of the data in the authors' public code release for arXiv 2605.04061 (Cheng &
 Zhang, 2026, MIT licence); see its "attribution" field. It reproduces the paper's protocol *flaws
@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import Any
 
 from icl_core.errors import InvalidChoiceError, UnknownNameError
-from icl_core.tasks.lexicon import data_text
 from icl_core.tasks.registry import get_task, task_names
 from icl_core.tasks.sampling import ICLExample
 
@@ -26,7 +26,7 @@ PAPER_TASKS_FILE = "paper_tasks.json"
 
 @cache
 def _document() -> dict[str, Any]:
-    return json.loads(data_text(PAPER_TASKS_FILE))
+    return json.loads(resources.files(__package__).joinpath(PAPER_TASKS_FILE).read_text("utf-8"))
 
 
 def paper_attribution() -> str:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from icl_core import verdicts as V
 from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED
-from icl_core.design import THRESHOLD_SETS
 from icl_core.experiments.rounds import Conditions, OpenConditions
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.design import THRESHOLD_SETS
 from icl_core.records import Cell, TrialRecord
 
 if TYPE_CHECKING:
-    from icl_core.experiments.suite import ModelSuite
+    from icl_core.papers.cheng2026.suite import ModelSuite
 
 Pair = tuple[str, str]
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
-from icl_core import verdicts as V
-from icl_core.design import HEADLINE, MULTI_SETS, SINGLE_SETS
 from icl_core.experiments.patching import PatchingConfig, run_pair
 from icl_core.models.loading import load_model
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.design import HEADLINE, MULTI_SETS, SINGLE_SETS
 from icl_core.records import TrialRecord, aggregate
 
 SWEEPS = (("multi_sweep", MULTI_SETS), ("single_sweep", SINGLE_SETS))

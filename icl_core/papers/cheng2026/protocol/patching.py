@@ -30,20 +30,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from icl_core.design import third_task
 from icl_core.engine import Generation
 from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
-from icl_core.experiments.paper_protocol import (
-    PAPER_MAX_NEW_TOKENS,
-    PaperPrompt,
-    PaperWay,
-    capture,
-    check_count,
-    clean_correct,
-    prompt_example,
-    score_outcome,
-)
-from icl_core.experiments.patching import CONTROLS, control_transform
+from icl_core.experiments.patching import CONTROLS, control_transform, third_task
 from icl_core.experiments.units import run_units
 from icl_core.kernels import (
     Condition,
@@ -54,13 +43,23 @@ from icl_core.kernels import (
     patch_conditions,
 )
 from icl_core.models.loading import LoadedModel
+from icl_core.papers.cheng2026.protocol.ingredients import (
+    PAPER_MAX_NEW_TOKENS,
+    PaperPrompt,
+    PaperWay,
+    capture,
+    check_count,
+    clean_correct,
+    prompt_example,
+    score_outcome,
+)
+from icl_core.papers.cheng2026.protocol.positions import PaperPositions
+from icl_core.papers.cheng2026.protocol.scoring import paper_first_line
 from icl_core.progress import Progress
 from icl_core.prompts import map_positions, render
-from icl_core.prompts.paper_positions import PaperPositions
 from icl_core.records import TrialRecord
 from icl_core.scoring import layout_exclusion
 from icl_core.tasks import derive_seed
-from icl_core.tasks.paper_scoring import paper_first_line
 
 PAPER_SET_NAMES = ("all_demo", "output_only", "input_only", "last_demo")
 PAPER_SINGLES = ("last_demo_token", "query_first")

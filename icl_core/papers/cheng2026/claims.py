@@ -1,8 +1,8 @@
 """The paper's claims, one declaration each (issue 14.1): what a claim says, the paper's figure,
-what the suite measures for it, its rule (a function of `icl_core.verdicts`, whose docstring
-states thresholds, error control and power), whether it is decided per sweep pair, per model or
-per family, and the protocols that do not measure it (with why). A declaration with a missing
-or malformed field fails at import. `claims/test_claims.py` runs one test per declaration;
+what the suite measures for it, its rule (a function of `icl_core.papers.cheng2026.verdicts`, whose
+docstring states thresholds, error control and power), whether it is decided per sweep pair, per
+model or per family, and the protocols that do not measure it (with why). A declaration with a
+missing or malformed field fails at import. `claims/test_claims.py` runs one test per declaration;
 `ModelSuite.verdict` decides through `Claim.decide`, which reads the suite's experiments."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from icl_core import verdicts as V
-from icl_core.design import HEADLINE
 from icl_core.errors import UnknownNameError
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.design import HEADLINE
 from icl_core.records import TrialRecord, Verdict, aggregate
 
 if TYPE_CHECKING:
-    from icl_core.experiments.suite import ModelSuite
+    from icl_core.papers.cheng2026.suite import ModelSuite
 
 SCOPES = ("pair", "model", "family")  # pair: per sweep pair (and per model over its pairs)
 PROTOCOL_KINDS = ("paper", "ablation")  # the rigorous protocol measures every claim
@@ -31,11 +31,11 @@ _ID = re.compile(r"^C(?P<n>[1-9][0-9]?)(?P<suffix>-[a-z]+)?$")
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim. `statement`: one sentence; `paper`: the paper's figure; `measurement`: what
-    the suite measures; `rule`: the deciding function in `icl_core.verdicts`; `decide(suite,
-    pair)`: its verdict on one model and the trial records it read (None where it reads none,
-    as C6's probes), itself None for a family claim (`decide_family`); `not_measured`:
-    protocol kind -> why that protocol does not measure it."""
+    """One claim. `statement`: one sentence; `paper`: the paper's figure; `measurement`: what the
+    suite measures; `rule`: the deciding function in `verdicts` (of this paper); `decide(suite,
+    pair)`: its verdict on one model and the trial records it read (None where it reads none, as
+    C6's probes), itself None for a family claim (`decide_family`); `not_measured`: protocol kind ->
+    why that protocol does not measure it."""
 
     id: str
     statement: str
@@ -58,7 +58,9 @@ class Claim:
             problems.append("paper must quote the paper's figure")
         name = getattr(self.rule, "__name__", "")
         if getattr(V, name, None) is not self.rule or not self.rule.__doc__:
-            problems.append("rule must be a documented function of icl_core.verdicts")
+            problems.append(
+                "rule must be a documented function of icl_core.papers.cheng2026.verdicts"
+            )
         if self.scope not in SCOPES:
             problems.append(f"scope must be one of {SCOPES}")
         if (self.decide is None) != (self.scope == "family"):

@@ -7,12 +7,12 @@ when the suite draws trials in rounds until a rule decides (anytime validity). A
 layers (a best layer) is paid for by Bonferroni over the layers. Patching claims read trials
 whose clean source prompt was answered correctly (the mechanism, not the model's competence).
 Power per rule: claims/README.md. Each claim's statement, paper figure and measurement are
-declared in `icl_core.claim_registry`, which calls these rules.
+declared in `icl_core.papers.cheng2026.claims`, which calls these rules.
 """
 
 from __future__ import annotations
 
-from icl_core.verdicts.common import (
+from icl_core.papers.cheng2026.verdicts.common import (
     DEMO_DISRUPTION,
     DEPTH_DELTA,
     DEPTH_WINDOW,
@@ -24,10 +24,18 @@ from icl_core.verdicts.common import (
     best_cell,
     pair_name,
 )
-from icl_core.verdicts.depth import c3, c3_peak, c4
-from icl_core.verdicts.matrix import C7_MIN_TASKS, c7, c10
-from icl_core.verdicts.representation import c5, c6
-from icl_core.verdicts.transfer import c1, c1_open, c2, c8, c9, c9_open, transfer_gate
+from icl_core.papers.cheng2026.verdicts.depth import c3, c3_peak, c4
+from icl_core.papers.cheng2026.verdicts.matrix import C7_MIN_TASKS, c7, c10
+from icl_core.papers.cheng2026.verdicts.representation import c5, c6
+from icl_core.papers.cheng2026.verdicts.transfer import (
+    c1,
+    c1_open,
+    c2,
+    c8,
+    c9,
+    c9_open,
+    transfer_gate,
+)
 
 __all__ = [
     "C7_MIN_TASKS",

@@ -8,11 +8,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from icl_core import verdicts as V
-from icl_core.claim_registry import CLAIMS, PAIR_CLAIMS, PER_MODEL_CLAIMS, family_inputs
-from icl_core.experiments.profiles import Profile
-from icl_core.experiments.suite import ModelSuite
 from icl_core.models.loading import load_model
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.claims import CLAIMS, PAIR_CLAIMS, PER_MODEL_CLAIMS, family_inputs
+from icl_core.papers.cheng2026.profiles import Profile
+from icl_core.papers.cheng2026.suite import ModelSuite
 from icl_core.records import aggregate
 from icl_core.store import ResultsStore, code_version
 
@@ -48,8 +48,8 @@ def build_report(
     """Recompute (from the store: hits only after a run) every experiment and verdict and
     write the report folder. Experiments missing from the store are computed; `progress`
     receives a line per unit of work (stored or computed)."""
+    from icl_core.papers.cheng2026.headline import headline_figures
     from icl_core.report import write_report
-    from icl_core.report.headline import headline_figures
 
     store = ResultsStore()
     suites, verdicts, records, cells, probes, best_layers, figures = [], [], [], [], [], [], []

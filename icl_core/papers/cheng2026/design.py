@@ -4,9 +4,6 @@ Experiments measure this design and verdicts read it; neither owns it."""
 
 from __future__ import annotations
 
-from icl_core.errors import InvalidChoiceError
-from icl_core.tasks import PAPER_TASKS, get_task
-
 HEADLINE = ("uppercase", "repeat_word")  # (source, target) of the headline sweep
 MULTI_SETS = ("all_demo", "output_only", "input_only", "last_demo")  # C2, C3
 SINGLE_SETS = ("demo0_output_last", "demo1_output_last", "demo2_output_last",
@@ -29,13 +26,3 @@ THRESHOLD_SETS = tuple(subset_set(k, s) for k in SUBSET_KS for s in range(SUBSET
     "output_lines@last2",
     "output_lines@last3",
 )  # C8: every subset draw, all output lines, and those of the last 1-3 demos
-
-
-def third_task(source: str, target: str, query: str | None = None) -> str:
-    """C9's random-source control draws its source prompt from a third task: the first paper
-    task that is neither `source` nor `target` and, given the target's `query`, accepts it
-    (the rigorous rule; the paper's release ignores the query: `query=None`)."""
-    for name in PAPER_TASKS:
-        if name not in (source, target) and (query is None or get_task(name).accepts(query)):
-            return name
-    raise InvalidChoiceError(f"no third task accepts the query {query!r}")

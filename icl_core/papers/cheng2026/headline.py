@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from icl_core import verdicts as V
-from icl_core.design import HEADLINE
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.design import HEADLINE
 from icl_core.records import aggregate
 
 if TYPE_CHECKING:
-    from icl_core.experiments.suite import ModelSuite
+    from icl_core.papers.cheng2026.suite import ModelSuite
 
 C1_POSITIONS = ("last_demo_token", "query_first", "demo4_output_last", "last_separator")
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from icl_core.records import TrialRecord
 
 if TYPE_CHECKING:
-    from icl_core.experiments.suite import ModelSuite
+    from icl_core.papers.cheng2026.suite import ModelSuite
 
 
 def patching(suite: ModelSuite, experiment: str, pairs, sets, layers, n: int,
@@ -20,8 +20,8 @@ def patching(suite: ModelSuite, experiment: str, pairs, sets, layers, n: int,
     trials = the first n of its 50 inputs. Sweeps (layers=None) of an ablation cover
     `suite.sweep_layers`; the paper's own sweep covers every layer, and so serves the ablations
     that switch no patching ingredient (layers, noise)."""
-    from icl_core.experiments import paper_patching as P
-    from icl_core.experiments.paper_protocol import INGREDIENTS
+    from icl_core.papers.cheng2026.protocol import patching as P
+    from icl_core.papers.cheng2026.protocol.ingredients import INGREDIENTS
 
     paper_sets = {"multi_sweep": P.PAPER_SET_NAMES, "single_sweep": P.PAPER_SINGLES}
     switched = {k: v for k, v in suite.spec.switched if k in INGREDIENTS}
@@ -37,7 +37,7 @@ def tracing(suite: ModelSuite) -> list[TrialRecord]:
     """The release's noise (absolute scales) at the paper's single positions, with this
     protocol's demos, positions and scorer; layers as for the sweeps. noise=sigma3: one
     run per layer with sigma = 3 x that layer's activation std (the rigorous scale)."""
-    from icl_core.experiments import paper_tracing as T
+    from icl_core.papers.cheng2026.protocol import tracing as T
 
     p, spec = suite.profile, suite.spec
     switched = {k: v for k, v in spec.switched if k in ("demos", "positions", "scorer")}

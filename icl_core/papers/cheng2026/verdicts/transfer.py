@@ -16,16 +16,14 @@ from icl_core.decisions import (
     at_most,
     combine,
 )
-from icl_core.design import (
+from icl_core.papers.cheng2026.design import (
     CONTROLS,
     HEADLINE,
     SUBSET_DRAWS,
     SUBSET_KS,
     subset_set,
 )
-from icl_core.records import Cell, TrialRecord, Verdict
-from icl_core.stats.sequential import e_above, e_below, projected_trials, rate_e_values
-from icl_core.verdicts.common import (
+from icl_core.papers.cheng2026.verdicts.common import (
     HIGH_TRANSFER,
     ZERO_MARGIN,
     _by_layer,
@@ -33,6 +31,8 @@ from icl_core.verdicts.common import (
     _verdict,
     pair_name,
 )
+from icl_core.records import Cell, TrialRecord, Verdict
+from icl_core.stats.sequential import e_above, e_below, projected_trials, rate_e_values
 
 
 def c2(multi: Sequence[Cell], model: str, protocol: str, pair=HEADLINE) -> Verdict:

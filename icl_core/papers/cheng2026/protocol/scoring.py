@@ -11,7 +11,7 @@ Verdicts: "correct", "incorrect", "malformed". Outcomes: "transfer", "preserve",
 
 from __future__ import annotations
 
-from icl_core.tasks.paper import paper_task
+from icl_core.papers.cheng2026.protocol.data import paper_task
 
 VERDICTS = ("correct", "incorrect", "malformed")
 PAPER_OUTCOMES = ("transfer", "preserve", "neither")

@@ -14,12 +14,12 @@ from icl_core.decisions import (
     REFUTED,
     Decision,
 )
+from icl_core.papers.cheng2026.verdicts.common import MIN_MATRIX_TRIALS, _verdict
 from icl_core.records import Cell, Verdict
 from icl_core.stats import (
     binom_test_greater,
     binom_test_less,
 )
-from icl_core.verdicts.common import MIN_MATRIX_TRIALS, _verdict
 
 
 def _correlation_difference(x_rep, x_surf, y) -> float:

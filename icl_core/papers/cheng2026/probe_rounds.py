@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from icl_core import verdicts as V
 from icl_core.decisions import INCONCLUSIVE
 from icl_core.experiments.probe_states import collect_states
 from icl_core.experiments.probes import fit_bank_probes, score_fresh_prompts
+from icl_core.papers.cheng2026 import verdicts as V
 from icl_core.stats import wilson_interval
 from icl_core.tasks import PAPER_TASKS
 
 if TYPE_CHECKING:
-    from icl_core.experiments.suite import ModelSuite
+    from icl_core.papers.cheng2026.suite import ModelSuite
 
 
 def c6_rounds(suite: ModelSuite) -> list[dict]:

@@ -15,12 +15,18 @@ from icl_core.decisions import (
     REFUTED,
     Decision,
 )
-from icl_core.design import (
+from icl_core.papers.cheng2026.design import (
     HEADLINE,
+)
+from icl_core.papers.cheng2026.verdicts.common import (
+    DEPTH_DELTA,
+    DEPTH_WINDOW,
+    ZERO_MARGIN,
+    _verdict,
+    pair_name,
 )
 from icl_core.records import TrialRecord, Verdict
 from icl_core.stats.sequential import e_above, e_below, rate_e_values
-from icl_core.verdicts.common import DEPTH_DELTA, DEPTH_WINDOW, ZERO_MARGIN, _verdict, pair_name
 
 
 def _paired_outcomes(records: Sequence[TrialRecord], pair: str, position_set: str,

@@ -10,7 +10,7 @@ Faithful defaults (../paper_protocol/README.md, checked against the release's sc
   query still the paper's test input where the task has them, demos re-drawn if they contain
   the query.
 - positions "paper": the paper's line-counting algorithm on each prompt (absolute indices,
-  `icl_core.prompts.paper_positions`). Switched, "roles": our layout
+  `icl_core.papers.cheng2026.protocol.positions`). Switched, "roles": our layout
   (`icl_core.prompts.build_layout`); a prompt without an unambiguous layout raises LayoutError.
 - scorer "paper": the release's lenient scorers (transfer checked first; a source task without
   an answer for a query never transfers, as in the release's try/except); "neither" is
@@ -32,21 +32,18 @@ import torch
 from icl_core.engine import generate
 from icl_core.errors import InvalidChoiceError
 from icl_core.models.loading import LoadedModel
-from icl_core.prompts import Layout, build_layout, render
-from icl_core.prompts.paper_positions import PaperPositions, paper_positions
-from icl_core.replay import CleanRun, clean_prefill
-from icl_core.scoring import classify
-from icl_core.tasks import (
-    ICLExample,
-    derive_seed,
-    get_task,
+from icl_core.papers.cheng2026.protocol import (
     paper_example,
     paper_outcome,
     paper_score,
     paper_task,
     paper_task_names,
-    sample_example,
 )
+from icl_core.papers.cheng2026.protocol.positions import PaperPositions, paper_positions
+from icl_core.prompts import Layout, build_layout, render
+from icl_core.replay import CleanRun, clean_prefill
+from icl_core.scoring import classify
+from icl_core.tasks import ICLExample, derive_seed, get_task, sample_example
 from icl_core.tasks.task import first_line
 
 # each ingredient: (the paper's way, its rigorous counterpart)

@@ -8,21 +8,23 @@ import functools
 import itertools
 from collections.abc import Callable
 
-from icl_core import verdicts as V
-from icl_core.claim_registry import PER_MODEL_CLAIMS, get_claim
-from icl_core.design import (
-    CONTROLS,
-    DEMO_SINGLE_SETS,
-    HEADLINE,
-)
-from icl_core.experiments import paper_runs, rounds, runner
-from icl_core.experiments.profiles import QUALIFYING_ACCURACY, Profile
-from icl_core.experiments.protocols import parse_protocol
-from icl_core.experiments.runner import PatchingSpec
+from icl_core.experiments import rounds
 from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.experiments.units import get_or_compute_unit
 from icl_core.models.loading import LoadedModel
 from icl_core.models.registry import trial_scale
+from icl_core.papers.cheng2026 import runner
+from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.claims import PER_MODEL_CLAIMS, get_claim
+from icl_core.papers.cheng2026.design import (
+    CONTROLS,
+    DEMO_SINGLE_SETS,
+    HEADLINE,
+)
+from icl_core.papers.cheng2026.profiles import QUALIFYING_ACCURACY, Profile
+from icl_core.papers.cheng2026.protocol import runs as paper_runs
+from icl_core.papers.cheng2026.protocols import parse_protocol
+from icl_core.papers.cheng2026.runner import PatchingSpec
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS
@@ -59,7 +61,7 @@ class ModelSuite:
     def sweep_layers(self) -> tuple[int, ...]:
         """The layers the claims read from the layer sweeps."""
         if self.spec.is_paper and self.spec.ingredient("layers") == "grid":
-            from icl_core.experiments.paper_protocol import paper_layer_grid
+            from icl_core.papers.cheng2026.protocol.ingredients import paper_layer_grid
 
             return tuple(paper_layer_grid(self.n_layers))
         return tuple(range(self.n_layers))
@@ -195,7 +197,7 @@ class ModelSuite:
     def c6_probes(self) -> list[dict]:
         """C6's cells: each probe at the best layer, last demo token, with its rounds of fresh
         held-out prompts while C6 is undecided (`probe_rounds.c6_rounds`)."""
-        from icl_core.experiments.probe_rounds import c6_rounds
+        from icl_core.papers.cheng2026.probe_rounds import c6_rounds
 
         return c6_rounds(self)
 
@@ -241,7 +243,7 @@ class ModelSuite:
     # -- verdicts ----------------------------------------------------------------------
     def verdict(self, claim: str, pair: tuple[str, str] | None = None) -> Verdict:
         """The claim's verdict on this model, decided as its declaration in
-        `icl_core.claim_registry` says; `pair`: one sweep pair only (the claims of scope
+        `icl_core.papers.cheng2026.claims` says; `pair`: one sweep pair only (the claims of scope
         "pair": C1, C2, C3, C3-peak), else the model's verdict (C1 over every sweep pair that
         transfers; C2, C3, C3-peak on the headline pair)."""
         declared = get_claim(claim)

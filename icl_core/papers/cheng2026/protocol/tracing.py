@@ -17,7 +17,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from icl_core.errors import InvalidChoiceError, LayoutError
-from icl_core.experiments.paper_protocol import (
+from icl_core.experiments.units import run_units
+from icl_core.kernels import Noise, noised_outputs
+from icl_core.models.loading import LoadedModel
+from icl_core.papers.cheng2026.protocol.ingredients import (
     INGREDIENTS,
     PaperWay,
     capture,
@@ -25,9 +28,6 @@ from icl_core.experiments.paper_protocol import (
     clean_correct,
     prompt_example,
 )
-from icl_core.experiments.units import run_units
-from icl_core.kernels import Noise, noised_outputs
-from icl_core.models.loading import LoadedModel
 from icl_core.progress import Progress
 from icl_core.records import TrialRecord
 from icl_core.scoring import layout_exclusion

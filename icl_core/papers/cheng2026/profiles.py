@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 
-from icl_core.design import HEADLINE
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.models.registry import DEFAULT_MODELS, PAPER_MODELS
+from icl_core.papers.cheng2026.design import HEADLINE
 from icl_core.tasks import PAPER_TASKS
 
 QUALIFYING_ACCURACY = 0.8  # a task qualifies for a pair when its clean accuracy reaches this

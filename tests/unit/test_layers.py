@@ -1,0 +1,57 @@
+"""The core knows no paper: outside `icl_core/papers/`, no module of `icl_core` imports a paper's
+package, except the entry points (the CLI) and the couplings listed here with their reason, so a
+second paper is a second folder (CONTRIBUTING.md, "Adding a paper")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[2] / "icl_core"
+PAPERS = "icl_core.papers."
+# core module -> why it still names the paper (each one a step of issue 14 item 4 left to do)
+COUPLED = {
+    "icl_core.cli.run_cmd": "entry point: runs the paper's claims and profiles",
+    "icl_core.cli.inspect_cmd": "entry point: shows the paper protocol's positions beside ours",
+    "icl_core.cli.bench_cmd": "entry point: runs the bf16 agreement study on the paper's sweeps",
+    "icl_core.mechanics": "proves the patching properties on prompts of the headline pair",
+    "icl_core.organisms.mechanism": "plants a mechanism on the headline pair",
+    "icl_core.organisms.training_data": "plants it at the single positions C1 sweeps",
+    "icl_core.organisms.vocabulary": "its vocabulary covers the paper protocol's task data",
+    "icl_core.prompts.inspect": "shows the paper protocol's positions beside ours",
+    "icl_core.experiments.probe_states": "probe prompts under fixed demos use the paper's data",
+    "icl_core.experiments.similarity": "task vectors under the paper protocol use its data",
+    "icl_core.report.attribution": "the paper-vs-rigorous comparison names the paper's protocols",
+}
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(CORE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+    return out
+
+
+def test_only_the_listed_core_modules_import_a_paper():
+    found = {}
+    for path in CORE.rglob("*.py"):
+        mod = _module(path)
+        if mod.startswith(PAPERS) or mod == "icl_core.papers":
+            continue
+        named = sorted(i for i in _imports(path) if i.startswith(PAPERS))
+        if named:
+            found[mod] = named
+    assert set(found) == set(COUPLED), (
+        "core modules importing a paper (add a reason to COUPLED, or remove the import): "
+        f"{ {m: found[m] for m in set(found) - set(COUPLED)} }; no longer coupled: "
+        f"{sorted(set(COUPLED) - set(found))}"
+    )
