@@ -1,7 +1,8 @@
 """Rounds: how an experiment adds trials after its first batch, and its two stopping rules.
 
-- `sequential` stops on OUTCOMES (while a rule still names undecided conditions): valid only
-  because every rule reading those records is anytime-valid (`icl_core.decisions`).
+- `sequential` stops on OUTCOMES (while a rule still names undecided conditions it can decide
+  within the cap): valid only because every rule reading those records is anytime-valid
+  (`icl_core.decisions`).
 - `until_counted` stops on VALIDITY alone (counted trials per pair), never outcomes, so the
   fixed-N exact tests reading those records stay valid.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from icl_core.records import TrialRecord
 from icl_core.tasks import derive_seed
@@ -23,6 +25,7 @@ Pair = tuple[str, str]
 Conditions = set[tuple[str, int]]
 Batch = Callable[[Sequence[Pair], int, int, tuple[tuple[str, int], ...] | None], list[TrialRecord]]
 MAX_DRAW_FACTOR = 4  # a sequential experiment draws at most this many times its cap per pair
+FUTILE_AFTER = 0.5  # the fraction of its cap a pair counts before a rule may be judged futile
 
 
 def counted_trials(records: list[TrialRecord], pair: Pair) -> int:
@@ -42,25 +45,49 @@ def trial_counts(records: list[TrialRecord]) -> dict[str, int]:
     return {"drawn": len(drawn), "counted": len(counted)}
 
 
-OpenConditions = Callable[[list[TrialRecord], Pair], Conditions]
+@dataclass(frozen=True)
+class Want:
+    """What one undecided rule asks of a further round: the (position set, layer) conditions it
+    reads, and the further counted trials it projects to decide at the observed rates
+    (`Decision.projected`; None: its data point neither way)."""
+
+    conditions: frozenset[tuple[str, int]]
+    projected: int | None
+
+
+OpenConditions = Callable[[list[TrialRecord], Pair], list[Want]]
+
+
+def worth_drawing(wants: Sequence[Want], counted: int, cap: int) -> Conditions:
+    """The conditions a pair's next round draws: every want's while fewer than FUTILE_AFTER x
+    cap of its trials count; after that only those of wants projected to decide within the
+    room left (cap - counted), so a rule that cannot decide by the cap at its observed rates
+    (or whose data point neither way) draws no more and stays inconclusive with its
+    projection. A cost rule only: which trials are drawn never changes an anytime-valid
+    rule's error control; at the stated truths of the power table every rule decides before
+    it applies (`tests/unit/test_sequential.py`)."""
+    room = cap - counted
+    early = counted < FUTILE_AFTER * cap
+    kept = [w for w in wants if early or (w.projected is not None and w.projected <= room)]
+    return set().union(*(w.conditions for w in kept))
 
 
 def sequential(batch: Batch, records: list[TrialRecord], pairs: Sequence[Pair], n: int,
                cap: int, round_size: int, seed: int,
                open_of: OpenConditions) -> list[TrialRecord]:  # fmt: skip
     """After a first batch (`records`, n trials per pair over every condition): while
-    `open_of(records, pair)` names undecided (position set, layer) conditions, fewer than `cap`
-    trials of the pair count and fewer than MAX_DRAW_FACTOR x cap are drawn, a round of further
-    trials on those conditions only (seeds derived from `seed` and `round:<round>`), sized to
-    add about `round_size` counted trials at the pair's counted rate so far. Stops on outcomes:
-    valid under anytime-valid rules only."""
+    `open_of(records, pair)` wants undecided (position set, layer) conditions worth drawing
+    (`worth_drawing`), fewer than `cap` trials of the pair count and fewer than MAX_DRAW_FACTOR x
+    cap are drawn, a round of further trials on those conditions only (seeds derived from `seed` and
+    `round:<round>`), sized to add about `round_size` counted trials at the pair's counted rate so
+    far. Stops on outcomes: valid under anytime-valid rules only."""
     drawn = {tuple(pair): n for pair in pairs}
     for round_ in itertools.count(1):
         grew = False
         for pair in drawn:
             counted = counted_trials(records, pair)
             room = min(cap - counted, MAX_DRAW_FACTOR * cap - drawn[pair])
-            open_ = open_of(records, pair) if room > 0 else set()
+            open_ = worth_drawing(open_of(records, pair), counted, cap) if room > 0 else set()
             if not open_:
                 continue
             rate = max(counted, 1) / drawn[pair]

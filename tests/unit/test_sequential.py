@@ -11,6 +11,7 @@ import pytest
 
 from icl_core.decisions import ALPHA, at_most
 from icl_core.errors import InvalidChoiceError
+from icl_core.experiments.rounds import FUTILE_AFTER, Want, worth_drawing
 from icl_core.papers.cheng2026 import verdicts as V
 from icl_core.papers.cheng2026.profiles import get_profile
 from icl_core.records import Cell, TrialRecord
@@ -103,17 +104,25 @@ def test_paired_difference_e_value_is_anytime_valid_at_the_boundary():
     assert hits["below"] / SIMS <= ALPHA + MC and hits["above"] / SIMS <= ALPHA + MC
 
 
-def _rounds(p: np.ndarray, n0: int, step: int, cap: int, rule, rng) -> str:
+def _rounds(p: np.ndarray, n0: int, step: int, cap: int, rule, rng, counted: list | None = None
+            ) -> str:  # fmt: skip
     """Sequential sampling of cells with true rates `p`: `rule(ks, ns)` -> (status, indices of
-    the open cells) after every round; further trials only for the open cells, up to `cap`."""
+    the open cells[, the rule's projection]) after every round; further trials only for the
+    open cells, up to `cap`; with a projection, only while `rounds.worth_drawing` keeps them
+    (the experiments' policy). `counted`: gets the trials drawn at the stop."""
     ks, ns = np.zeros(len(p), dtype=int), np.zeros(len(p), dtype=int)
     todo = np.ones(len(p), dtype=bool)
     n = n0
     while True:
         ks[todo] += rng.binomial(n, p[todo])
         ns[todo] += n
-        status, open_ = rule(ks, ns)
+        status, open_, *projected = rule(ks, ns)
+        if projected and open_:
+            want = Want(frozenset(("x", L) for L in open_), projected[0])
+            open_ = {L for _, L in worth_drawing([want], int(ns.max()), cap)}
         if status != "inconclusive" or ns.max() >= cap or not open_:
+            if counted is not None:
+                counted.append(int(ns.max()))
             return status
         todo = np.isin(np.arange(len(p)), sorted(open_))
         n = min(step, cap - int(ns.max()))
@@ -127,7 +136,7 @@ def _cells(ks, ns, position_set="x") -> list[Cell]:
 
 def _zero_rule(ks, ns):
     d = at_most(_cells(ks, ns), 0.1)
-    return d.status, {c.layer for c in d.open}
+    return d.status, {c.layer for c in d.open}, d.projected
 
 
 def _c2_rule(ks, ns):
@@ -135,7 +144,7 @@ def _c2_rule(ks, ns):
     rows = _cells(ks, ns, "all_demo") + _cells(np.zeros_like(ks), ns, "input_only")
     rows = [Cell(**{**c.__dict__, "pair": "uppercase->repeat_word"}) for c in rows]
     v = V.c2(rows, "m", "rigorous")
-    return v.status, {c.layer for c in v.open_cells}
+    return v.status, {c.layer for c in v.open_cells}, v.details["projected_trials"]
 
 
 @pytest.mark.slow
@@ -225,9 +234,24 @@ def test_power_at_the_full_profiles_cap(claim):
                              full.round_size, full.cap_multi, _c2_rule, rng)  # fmt: skip
         else:
             curve = np.array([0.8 if 0.15 <= L / 30 <= 0.6 else 0.1 for L in range(30)])
-            status = V.c3(_c3_records(curve, full.cap_multi, rng), "m", "rigorous", 30).status
+            status = _c3_rounds(_c3_records(curve, full.cap_multi, rng), full)
         ok += status == "holds"
     assert ok / sims >= 0.8
+
+
+def _c3_rounds(rows: list[TrialRecord], profile) -> str:
+    """C3 after every round of `profile.round_size` from FUTILE_AFTER x cap on (before it the
+    rounds never stop on a projection), stopping where it decides or `rounds.worth_drawing`
+    judges it futile (its projection beyond the room left): the multi sweep's policy, with
+    the C3 want alone keeping the sweep (C3-peak's would only keep it longer)."""
+    cap = profile.cap_multi
+    t = int(FUTILE_AFTER * cap)
+    while True:
+        v = V.c3([r for r in rows if r.seed < t], "m", "rigorous", 30)
+        want = Want(frozenset({("all_demo", 0)}), v.details["projected_trials"])
+        if v.status != "inconclusive" or t >= cap or not worth_drawing([want], t, cap):
+            return v.status
+        t = min(cap, t + profile.round_size)
 
 
 def _c6_rule(ks, ns):
@@ -260,3 +284,27 @@ def test_c6_power_at_the_full_profiles_cap(truths, expected):
     ok = sum(_rounds(np.array(truths), n0, step, cap, _c6_rule, rng) == expected
              for _ in range(100))  # fmt: skip
     assert ok / 100 >= 0.8
+
+
+def test_worth_drawing_keeps_every_want_early_and_only_decidable_ones_late():
+    a, b, c = (Want(frozenset({(s, 1)}), x) for s, x in (("a", 10), ("b", 500), ("c", None)))
+    assert worth_drawing([a, b, c], counted=50, cap=200) == {("a", 1), ("b", 1), ("c", 1)}
+    assert worth_drawing([a, b, c], counted=100, cap=200) == {("a", 1)}  # room 100
+    assert worth_drawing([a, b, c], counted=195, cap=200) == set()  # room 5 < 10
+    assert worth_drawing([], counted=0, cap=200) == set()
+
+
+def test_a_rule_that_cannot_decide_by_the_cap_stops_drawing_at_half_of_it():
+    """One single-position cell at 14% (smollm2-135m's query_last figure) among zero cells: C1
+    needs about 900 counted trials to refute it, far beyond the `full` cap of 240. The rounds
+    stop soon after FUTILE_AFTER x cap (one round later at most), inconclusive, instead of at
+    the cap; the stop never turns such a run into a wrong "holds"."""
+    full = get_profile("full")
+    rng = np.random.default_rng(7)
+    counted: list[int] = []
+    truth = np.r_[0.144, np.zeros(29)]
+    statuses = [_rounds(truth, full.n_single, full.round_size, full.cap_single, _zero_rule, rng,
+                        counted) for _ in range(100)]  # fmt: skip
+    assert statuses.count("holds") == 0
+    assert np.median(counted) <= FUTILE_AFTER * full.cap_single + full.round_size
+    assert np.mean([s == "inconclusive" for s in statuses]) >= 0.8

@@ -266,7 +266,7 @@ def _control(k, n, control="shuffled"):
 
 
 def test_a_controls_rounds_stop_only_when_c9_is_decided():
-    """Sequential rounds of one control run while `c9_open` names its cell. They may stop only
+    """Sequential rounds of one control run while `c9_undecided` names its cell. They may stop only
     when the cell holds or C9 (over all three controls) is refuted, whatever the other two show;
     and they do stop once C9 is refuted by that control. (A control's own 1-cell threshold,
     1 / alpha, stopped them at e in [20, 60), where C9 stays undecided.)"""
@@ -279,7 +279,7 @@ def test_a_controls_rounds_stop_only_when_c9_is_decided():
             e_refute = rate_e_values(k, n, V.ZERO_MARGIN)[1]
             seen_between |= 1 / ALPHA <= e_refute < 3 / ALPHA
             c9 = V.c9(others + cell, "m", "rigorous").status
-            if not V.c9_open(cell):
+            if not V.c9_undecided(cell).open:
                 assert at_most(cell, V.ZERO_MARGIN).status == HOLDS or c9 == "refuted", (k, n)
             elif c9 == "refuted":
                 raise AssertionError(f"C9 refuted by the control at {k}/{n}, rounds go on")
@@ -301,7 +301,7 @@ def test_a_pairs_single_sweep_rounds_stop_only_when_the_models_c1_is_decided():
             e_refute = rate_e_values(k, n, V.ZERO_MARGIN)[1]
             seen_between |= 4 / ALPHA <= e_refute < 8 / ALPHA
             c1 = V.c1(other + mine, multi, "m", "rigorous").status
-            if not V.c1_open(mine, pairs=2):
+            if not V.c1_undecided(mine, pairs=2).open:
                 assert at_most(mine, V.ZERO_MARGIN).status == HOLDS or c1 == "refuted", (k, n)
             elif c1 == "refuted":
                 raise AssertionError(f"C1 refuted by the pair at {k}/{n}, rounds go on")

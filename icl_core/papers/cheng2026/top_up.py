@@ -1,18 +1,19 @@
 """Top-up rules of the sequential patching experiments: which (position set, layer) conditions
-of a pair a further round draws, namely those a claim reading the experiment has not decided.
-`OPEN[stop](suite)` is the `rounds.OpenConditions` of a `runner.PatchingSpec`'s `stop`.
-Stopping on these outcomes is valid because every rule they ask is anytime-valid
-(`icl_core.decisions`)."""
+of a pair a further round draws, namely those a claim reading the experiment has not decided,
+each with the rule's projection (`rounds.Want`; `rounds.worth_drawing` drops a rule that cannot
+decide by the cap). `OPEN[stop](suite)` is the `rounds.OpenConditions` of a
+`runner.PatchingSpec`'s `stop`. Stopping on these outcomes is valid because every rule they ask
+is anytime-valid (`icl_core.decisions`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED
-from icl_core.experiments.rounds import Conditions, OpenConditions
+from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED, at_most
+from icl_core.experiments.rounds import OpenConditions, Want
 from icl_core.papers.cheng2026 import verdicts as V
 from icl_core.papers.cheng2026.design import THRESHOLD_SETS
-from icl_core.records import Cell, TrialRecord
+from icl_core.records import Cell, TrialRecord, Verdict
 
 if TYPE_CHECKING:
     from icl_core.papers.cheng2026.suite import ModelSuite
@@ -25,46 +26,61 @@ def _pair_cells(suite: ModelSuite, records: list[TrialRecord], pair: Pair) -> li
     return suite.cells([r for r in records if r.pair == name])
 
 
+def _want(cells, projected: int | None) -> Want:
+    return Want(frozenset((c.position_set, c.layer) for c in cells), projected)
+
+
+def _projected(v: Verdict) -> int | None:
+    return v.details.get("projected_trials")
+
+
 def multi(suite: ModelSuite) -> OpenConditions:
     """all_demo at every swept layer while C3, C3-peak or C1's transfer gate is undecided (C3
     compares layers on the same trials), unless the pair is shown to transfer at no layer; and
-    C2's undecided layers' all_demo and input_only cells."""
+    C2's undecided layers' all_demo and input_only cells. One want per undecided rule."""
 
-    def open_of(records: list[TrialRecord], pair: Pair) -> Conditions:
+    def open_of(records: list[TrialRecord], pair: Pair) -> list[Want]:
         cells = _pair_cells(suite, records, pair)
         c2 = V.c2(cells, suite.model, suite.protocol, pair)
-        out = {(c.position_set, c.layer) for c in c2.open_cells}
+        wants = [_want(c2.open_cells, _projected(c2))] if c2.open_cells else []
         gate = V.transfer_gate(cells, V.pair_name(pair))
         if gate == REFUTED:  # nothing transfers: C3 and C3-peak can never decide
-            return out
-        if gate == INCONCLUSIVE or any(
-            f(records, suite.model, suite.protocol, suite.n_layers, pair,
-              suite.sweep_layers).status == INCONCLUSIVE for f in (V.c3, V.c3_peak)):  # fmt: skip
-            out |= {("all_demo", L) for L in suite.sweep_layers}
-        return out
+            return wants
+        sweep = frozenset(("all_demo", L) for L in suite.sweep_layers)
+        if gate == INCONCLUSIVE:  # the gate's either way: a layer > 10% at layers / alpha,
+            # or every layer <= 10% at 1 / alpha: at_most's projection on all_demo
+            demo = [c for c in cells if c.position_set == "all_demo"]
+            wants.append(Want(sweep, at_most(demo, V.ZERO_MARGIN).projected))
+        for f in (V.c3, V.c3_peak):
+            v = f(records, suite.model, suite.protocol, suite.n_layers, pair, suite.sweep_layers)
+            if v.status == INCONCLUSIVE:
+                wants.append(Want(sweep, _projected(v)))
+        return wants
 
     return open_of
 
 
 def single(suite: ModelSuite) -> OpenConditions:
     """C1's undecided cells of a pair shown to transfer, at the model-level C1's refutation
-    threshold (`V.c1_open`; nothing for a pair whose gate is not passed: C1 is not measured on
-    it)."""
+    threshold (`V.c1_undecided`; nothing for a pair whose gate is not passed: C1 is not
+    measured on it)."""
 
-    def open_of(records: list[TrialRecord], pair: Pair) -> Conditions:
+    def open_of(records: list[TrialRecord], pair: Pair) -> list[Want]:
         if V.transfer_gate(suite.cells(suite.multi_of(pair)), V.pair_name(pair)) != HOLDS:
-            return set()
-        open_ = V.c1_open(_pair_cells(suite, records, pair), len(suite.sweep_pairs))
-        return {(c.position_set, c.layer) for c in open_}
+            return []
+        d = V.c1_undecided(_pair_cells(suite, records, pair), len(suite.sweep_pairs))
+        return [_want(d.open, d.projected)] if d.open else []
 
     return open_of
 
 
 def control(suite: ModelSuite) -> OpenConditions:
-    """A control's cell while C9 (over the three controls) has not decided it (`V.c9_open`)."""
+    """A control's cells while C9 (over the three controls) has not decided them
+    (`V.c9_undecided`)."""
 
-    def open_of(records: list[TrialRecord], pair: Pair) -> Conditions:
-        return {(c.position_set, c.layer) for c in V.c9_open(_pair_cells(suite, records, pair))}
+    def open_of(records: list[TrialRecord], pair: Pair) -> list[Want]:
+        d = V.c9_undecided(_pair_cells(suite, records, pair))
+        return [_want(d.open, d.projected)] if d.open else []
 
     return open_of
 
@@ -72,10 +88,11 @@ def control(suite: ModelSuite) -> OpenConditions:
 def thresholds(suite: ModelSuite) -> OpenConditions:
     """Every threshold set at the best layer while C8 is undecided."""
 
-    def open_of(records: list[TrialRecord], pair: Pair) -> Conditions:
+    def open_of(records: list[TrialRecord], pair: Pair) -> list[Want]:
         v = V.c8(suite.cells(records), records, suite.model, suite.protocol)
-        undecided = v.status == INCONCLUSIVE
-        return {(s, suite.best_layer) for s in THRESHOLD_SETS} if undecided else set()
+        if v.status != INCONCLUSIVE:
+            return []
+        return [Want(frozenset((s, suite.best_layer) for s in THRESHOLD_SETS), _projected(v))]
 
     return open_of
 

@@ -29,11 +29,11 @@ from icl_core.papers.cheng2026.verdicts.matrix import C7_MIN_TASKS, c7, c10
 from icl_core.papers.cheng2026.verdicts.representation import c5, c6
 from icl_core.papers.cheng2026.verdicts.transfer import (
     c1,
-    c1_open,
+    c1_undecided,
     c2,
     c8,
     c9,
-    c9_open,
+    c9_undecided,
     transfer_gate,
 )
 
@@ -49,7 +49,7 @@ __all__ = [
     "ZERO_MARGIN",
     "best_cell",
     "c1",
-    "c1_open",
+    "c1_undecided",
     "c10",
     "c2",
     "c3",
@@ -60,7 +60,7 @@ __all__ = [
     "c7",
     "c8",
     "c9",
-    "c9_open",
+    "c9_undecided",
     "pair_name",
     "transfer_gate",
 ]

@@ -124,13 +124,13 @@ def c1(single: Sequence[Cell], multi: Sequence[Cell], model: str, protocol: str,
     return _verdict("C1", model, protocol, d, pairs=gated)
 
 
-def c1_open(pair_single: Sequence[Cell], pairs: int) -> tuple[Cell, ...]:
-    """The cells of ONE sweep pair's single-position sweep that C1 has not decided, where the
-    model's C1 spans `pairs` sweep pairs of equally many cells: a cell stays open until shown
-    <= 10% (e >= 1 / alpha), all close once one cell is refuted at the model-level threshold
+def c1_undecided(pair_single: Sequence[Cell], pairs: int) -> Decision:
+    """C1's decision on ONE sweep pair's single-position sweep, where the model's C1 spans
+    `pairs` sweep pairs of equally many cells: its `open` cells stay open until shown <= 10%
+    (e >= 1 / alpha), all close once one cell is refuted at the model-level threshold
     pairs x cells / alpha (a pair's own threshold, cells / alpha, would stop its rounds while
-    the model's C1 is still undecided)."""
-    return at_most(pair_single, ZERO_MARGIN, parts=pairs).open
+    the model's C1 is still undecided); `projected`: the further counted trials it needs."""
+    return at_most(pair_single, ZERO_MARGIN, parts=pairs)
 
 
 def _subset_differences(records: Sequence[TrialRecord]) -> tuple[dict[float, int], int]:
@@ -188,10 +188,11 @@ def c8(thresholds: Sequence[Cell], records: Sequence[TrialRecord], model: str,
     return _verdict("C8", model, protocol, d, paired_trials=n)
 
 
-def c9_open(control: Sequence[Cell], controls: int = len(CONTROLS)) -> tuple[Cell, ...]:
-    """The cells of ONE control's run that C9 (over `controls` controls) has not decided: open
-    until the cell holds (e >= 1 / alpha) or is refuted at C9's threshold controls / alpha."""
-    return at_most(control, ZERO_MARGIN, parts=controls).open
+def c9_undecided(control: Sequence[Cell], controls: int = len(CONTROLS)) -> Decision:
+    """C9's decision on ONE control's run (over `controls` controls): its `open` cells stay
+    open until the cell holds (e >= 1 / alpha) or is refuted at C9's threshold
+    controls / alpha; `projected`: the further counted trials it needs."""
+    return at_most(control, ZERO_MARGIN, parts=controls)
 
 
 def c9(controls: Sequence[Cell], model: str, protocol: str) -> Verdict:
