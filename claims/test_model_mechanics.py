@@ -8,7 +8,8 @@ fails the tasks makes the claims unmeasurable (their tests skip with the reason)
 
 import pytest
 
-from icl_core.mechanics import CHECKS, competence_table
+from icl_core.mechanics import CHECKS
+from icl_core.papers.cheng2026.measurability import competence_table
 
 pytestmark = [pytest.mark.zoo, pytest.mark.slow]
 

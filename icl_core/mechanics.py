@@ -12,8 +12,8 @@ any claim is read.
   (one full forward and decode per variant) on sampled conditions.
 - `layouts`: every task's prompt lays out (tokenizer offsets) with each role's tokens covering
   exactly that role's characters, and decodes back to its text.
-`competence_table` adds clean 5-shot accuracy per task (N, Wilson 95% interval) and says which
-claims can be measured: a trial counts only where the model answers the clean prompts.
+A paper's claims add what they can measure on the model (for cheng2026:
+`icl_core.papers.cheng2026.measurability`).
 Tolerance on logits: `rtol` x max(1, |logit|), rtol 1e-3 in float32 and 5e-2 in 16-bit dtypes
 (measured engine-vs-naive differences on the zoo in float32: below 2e-6 relative).
 """
@@ -138,29 +138,6 @@ def layouts(lm: LoadedModel, seeds: int = 3) -> MechanicsCheck:
     if problems:
         detail += f"; {len(problems)} problem(s), first: {problems[0]}"
     return MechanicsCheck("layouts", not problems, detail)
-
-
-def competence_table(lm: LoadedModel, n: int = 10, seed: int = 0) -> tuple[list[dict], list[str]]:
-    """(rows of `experiments.competence.competence` over the paper's tasks, what can be
-    measured): the sweep-pair claims need correct clean answers on both tasks of a pair; the
-    pair matrix (C7, C10) needs tasks at QUALIFYING_ACCURACY; C6 (probes) needs none."""
-    from icl_core.experiments.competence import competence
-    from icl_core.papers.cheng2026.design import HEADLINE
-    from icl_core.papers.cheng2026.profiles import QUALIFYING_ACCURACY
-
-    rows = competence(lm, PAPER_TASKS, n, seed)
-    correct = {r["task"] for r in rows if r["k"] > 0}
-    qualified = [r["task"] for r in rows if r["accuracy"] >= QUALIFYING_ACCURACY]
-    pair = " -> ".join(HEADLINE)
-    notes = [
-        f"headline pair {pair}: "
-        + ("measurable (both tasks answered)" if set(HEADLINE) <= correct else
-           "NOT measurable: a task is never answered correctly, every trial is excluded"),
-        f"pair matrix (C7, C10): {len(qualified)} task(s) at accuracy >= {QUALIFYING_ACCURACY}"
-        + (f" ({', '.join(qualified)})" if qualified else ": nothing to measure"),
-        "probes (C6): measurable on any model",
-    ]  # fmt: skip
-    return rows, notes
 
 
 CHECKS = (self_patch, full_patch, engine_vs_naive, layouts)

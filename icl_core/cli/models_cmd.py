@@ -117,7 +117,8 @@ def _user_file_digests(info) -> dict[str, str]:
 
 def _mechanics(lm, competence_n: int, quiet: bool) -> dict:
     """Run `icl_core.mechanics` on a loaded model; print it unless `quiet` (JSON output)."""
-    from icl_core.mechanics import competence_table, run_mechanics
+    from icl_core.mechanics import run_mechanics
+    from icl_core.papers.cheng2026.measurability import competence_table
 
     checks = run_mechanics(lm)
     rows, notes = competence_table(lm, competence_n)

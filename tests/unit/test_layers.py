@@ -13,8 +13,8 @@ PAPERS = "icl_core.papers."
 COUPLED = {
     "icl_core.cli.run_cmd": "entry point: runs the paper's claims and profiles",
     "icl_core.cli.inspect_cmd": "entry point: shows the paper protocol's positions beside ours",
+    "icl_core.cli.models_cmd": "entry point: says what the paper's claims can measure",
     "icl_core.cli.bench_cmd": "entry point: runs the bf16 agreement study on the paper's sweeps",
-    "icl_core.mechanics": "proves the patching properties on prompts of the headline pair",
     "icl_core.organisms.mechanism": "plants a mechanism on the headline pair",
     "icl_core.organisms.training_data": "plants it at the single positions C1 sweeps",
     "icl_core.organisms.vocabulary": "its vocabulary covers the paper protocol's task data",
