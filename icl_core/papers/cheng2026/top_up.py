@@ -7,6 +7,7 @@ is anytime-valid (`icl_core.decisions`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED, at_most
@@ -26,7 +27,7 @@ def _pair_cells(suite: ModelSuite, records: list[TrialRecord], pair: Pair) -> li
     return suite.cells([r for r in records if r.pair == name])
 
 
-def _want(cells, projected: int | None) -> Want:
+def _want(cells: Sequence[Cell], projected: int | None) -> Want:
     return Want(frozenset((c.position_set, c.layer) for c in cells), projected)
 
 
