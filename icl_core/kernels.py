@@ -7,7 +7,7 @@ under every condition in one batched `engine.generate` call and scores each row 
 `condition_records` and `excluded_records` turn the results into `TrialRecord`s. What differs
 between protocols lives in the trial object only.
 Causal tracing: `noised_outputs` adds each `Noise` to a prompt in one batched call; the
-protocols (`experiments.tracing`, `experiments.paper_tracing`) say where and how to score.
+protocols (`experiments.tracing`, `papers.cheng2026.protocol.tracing`) say where and how to score.
 """
 
 from __future__ import annotations

@@ -117,8 +117,8 @@ def pytest_argv(args: argparse.Namespace, models: list[str], junit: Path) -> lis
 
 
 def precompute(args: argparse.Namespace, models: list[str], profile) -> dict[str, float | str]:
-    """The rigorous experiments of `models`, computed into the store by `args.workers`
-    processes balanced across models (`experiments.schedule`); the tests then read them."""
+    """The rigorous experiments of `models`, computed into the store by `args.workers` processes
+    balanced across models (`icl_core.papers.cheng2026.schedule`); the tests then read them."""
     from icl_core.models.dtype_policy import expected_speedup
     from icl_core.models.loading import resolve_device
     from icl_core.papers.cheng2026 import schedule

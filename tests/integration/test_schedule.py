@@ -1,5 +1,5 @@
-"""The parallel precompute of `icl-claims run` (`experiments.schedule`): its job graph, its
-priorities, and that the tests afterwards find every unit stored (they only read)."""
+"""The parallel precompute of `icl-claims run` (`icl_core.papers.cheng2026.schedule`): its job
+graph, its priorities, and that the tests afterwards find every unit stored (they only read)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The suite's patching experiments as specs (`experiments/runner`): each is checked at
+"""The suite's patching experiments as specs (`papers/cheng2026/runner`): each is checked at
 construction, so a misspelt field fails at once with the valid choices."""
 
 import pytest

@@ -4,7 +4,7 @@ paper protocol with ingredients switched to their rigorous counterparts, e.g.
 
 Ingredients of the paper protocol and their switched values: demos fixed -> sampled,
 positions paper -> roles, scorer paper -> strict, source mean -> paired (see
-`paper_protocol`), layers grid -> all (the paper's cross-model depth fractions 0.30, 0.44,
+`protocol.ingredients`), layers grid -> all (the paper's cross-model depth fractions 0.30, 0.44,
 0.52, 0.59 vs every layer), noise absolute -> sigma3 (causal tracing: the release's absolute
 scales 0.5, 1, 2, 5 vs 3 x the layer's activation std). "both" names rigorous, paper and every
 single-ingredient ablation.

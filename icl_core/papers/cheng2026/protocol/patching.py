@@ -1,5 +1,5 @@
 """The paper's patching protocol (SPEC 6, protocol "paper"), flaws included, with each of its
-ingredients (`paper_protocol`) switchable so that ablations can show which reported results
+ingredients (`protocol.ingredients`) switchable so that ablations can show which reported results
 each one makes; run by the patching kernel (`icl_core.kernels`) as a `PaperTrial`.
 
 Faithful defaults (../paper_protocol/README.md, checked against the release's scripts): trial
@@ -73,7 +73,7 @@ ROLE_SET_NAMES = {"output_only": "output_lines", "input_only": "input_lines"}
 class PaperPatchingConfig:
     """The paper's patching protocol over `pairs` x `position_sets` x `layers` (None: every
     layer; see `paper_layer_grid`). Trials = the target task's test inputs 0..n_trials-1. The
-    four ingredient fields default to the paper's way (`paper_protocol`)."""
+    four ingredient fields default to the paper's way (`protocol.ingredients`)."""
 
     experiment: str
     pairs: tuple[tuple[str, str], ...]

@@ -3,7 +3,7 @@ noise scales (0.5, 1, 2, 5) added at the paper's single positions of its fixed-d
 the first query token ("query_first") and the last demo token ("last_demo_token", the token
 holding the character before the final "\\nInput:"), both located the paper's way.
 
-Ingredients (`paper_protocol`): demos (fixed | sampled), positions (paper |
+Ingredients (`protocol.ingredients`): demos (fixed | sampled), positions (paper |
 roles: our layout's query_first and demo4_output_last), scorer (paper | strict: correctness
 of the clean and noised outputs); the source ingredient does not apply (no source prompt).
 Known deviation: prompts the clean model answers wrongly are excluded (clean_target_wrong)
