@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from icl_core.cli.inspect_records import format_record, layout_record
 from icl_core.context_window import context_limit
 from icl_core.models.loading import load_config, load_tokenizer
 from icl_core.papers.cheng2026.protocol import paper_example
 from icl_core.prompts import build_layout, render
-from icl_core.prompts.inspect import format_record, layout_record
 from icl_core.tasks import ICLExample, sample_example, sample_pair
 from icl_core.tasks.sampling import shared_input_capacity
 

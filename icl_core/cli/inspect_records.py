@@ -1,4 +1,4 @@
-"""Token-by-token views of prompts for `icl-claims inspect-prompt` (also used by reports)."""
+"""Token-by-token views of prompts for `icl-claims inspect-prompt`."""
 
 from __future__ import annotations
 
