@@ -8,13 +8,29 @@ without a recorded snapshot is skipped with the command that records one.
 from pathlib import Path
 
 import pytest
+from syrupy.extensions.amber import AmberSnapshotExtension
 
+import icl_core.papers.cheng2026 as paper
 from icl_core.papers.cheng2026 import verdicts as V
 from icl_core.papers.cheng2026.claims import PER_MODEL_CLAIMS
 from icl_core.papers.cheng2026.design import HEADLINE
 
 pytestmark = [pytest.mark.zoo, pytest.mark.slow]
-SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_snapshots.ambr"
+SNAPSHOT_DIR = Path(paper.__file__).parent / "snapshots"  # the paper's folder holds them
+SNAPSHOTS = SNAPSHOT_DIR / "test_snapshots.ambr"
+
+
+class PaperSnapshots(AmberSnapshotExtension):
+    """Amber snapshots kept in the paper's folder instead of beside this test."""
+
+    @classmethod
+    def dirname(cls, *, test_location) -> str:
+        return str(SNAPSHOT_DIR)
+
+
+@pytest.fixture
+def snapshot(snapshot):
+    return snapshot.use_extension(PaperSnapshots)
 
 
 def key_figures(suite) -> dict:

@@ -25,14 +25,14 @@ def test_the_wheel_ships_the_claims_with_their_data_and_the_plugins(tmp_path):
     (wheel,) = tmp_path.glob("icl_claims-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     wanted = {p.relative_to(ROOT).as_posix() for p in (ROOT / "claims").rglob("*")
-              if p.is_file() and p.suffix in (".py", ".json", ".md", ".ambr")}  # fmt: skip
+              if p.is_file() and p.suffix in (".py", ".md")}  # fmt: skip
     wanted |= {f"{name.replace('.', '/')}.py" for name in PLUGINS}
     wanted |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "icl_core" / "papers").rglob("*")
-               if p.is_file() and p.suffix in (".py", ".json")}  # fmt: skip
+               if p.is_file() and p.suffix in (".py", ".json", ".ambr")}  # fmt: skip
     assert (
         "icl_core/papers/cheng2026/expectations.json" in wanted
         and "icl_core/papers/cheng2026/protocol/paper_tasks.json" in wanted
-        and "claims/__snapshots__/test_snapshots.ambr" in wanted
+        and "icl_core/papers/cheng2026/snapshots/test_snapshots.ambr" in wanted
     )
     assert wanted <= names, sorted(wanted - names)
 
