@@ -10,7 +10,8 @@ In-Context Learning": claims C1-C10 (SPEC 4).
   patching and tracing);
 - `headline`, `report_run`, `dtype_agreement`: the report's figures, the run's report, the
   bf16 agreement study;
-- `expectations.json`: the refutations measured per model (strict xfails in `claims/`).
+- `expectations.json`: the refutations measured per model (strict xfails in `claims/`);
+  `snapshots/`: the key figures per model, protocol and profile (`claims/test_snapshots.py`).
 """
 
 from __future__ import annotations
