@@ -64,8 +64,8 @@ def worth_drawing(wants: Sequence[Want], counted: int, cap: int) -> Conditions:
     room left (cap - counted), so a rule that cannot decide by the cap at its observed rates
     (or whose data point neither way) draws no more and stays inconclusive with its
     projection. A cost rule only: which trials are drawn never changes an anytime-valid
-    rule's error control; at the stated truths of the power table every rule decides before
-    it applies (`tests/unit/test_sequential.py`)."""
+    rule's error control; it can lower power near a margin, and the power table's figures
+    are simulated with it (`tests/unit/test_sequential.py`)."""
     room = cap - counted
     early = counted < FUTILE_AFTER * cap
     kept = [w for w in wants if early or (w.projected is not None and w.projected <= room)]

@@ -12,7 +12,8 @@ REGIMES = ("procedural", "numeric", "semantic")
 
 def first_line(output: str) -> str:
     """The strict answer normalisation, the suite's one home for it: the first line of a model
-    output (split on "\\n"), stripped. (The paper protocol's own, `paper_scoring`, strips first.)"""
+    output (split on "\\n"), stripped. (The paper protocol's own,
+    `papers.cheng2026.protocol.scoring`, strips first.)"""
     return output.split("\n")[0].strip()
 
 

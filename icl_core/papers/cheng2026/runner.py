@@ -1,5 +1,5 @@
 """The patching experiments of a suite as data (`PatchingSpec`), and the one runner (`run`) that
-owns what they share: the protocol switch (the paper protocol runs `paper_runs.patching`), the
+owns what they share: the protocol switch (the paper protocol runs `protocol.runs.patching`), the
 stored batches (`patching.run_patching`), the rounds and their top-up rules (`rounds`,
 `top_up`). `ModelSuite.run` memoizes it by spec (issue 14, item 2).
 

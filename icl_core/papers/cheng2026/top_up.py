@@ -32,7 +32,7 @@ def _want(cells: Sequence[Cell], projected: int | None) -> Want:
 
 
 def _projected(v: Verdict) -> int | None:
-    return v.details.get("projected_trials")
+    return v.details["projected_trials"]  # every per-model verdict carries it (`_verdict`)
 
 
 def multi(suite: ModelSuite) -> OpenConditions:

@@ -2,7 +2,7 @@
 how prompts are built (demos), where positions are (positions), how outputs are scored
 (scorer) and what the source states are (source), each switchable to its rigorous counterpart
 so that ablations can show which reported results each ingredient makes. Patching
-(`paper_patching`) and causal tracing (`paper_tracing`) run on these.
+(`protocol.patching`) and causal tracing (`protocol.tracing`) run on these.
 
 Faithful defaults (../paper_protocol/README.md, checked against the release's scripts):
 - demos "fixed": the release's five demos; prompt i of a task has the task's test input i as

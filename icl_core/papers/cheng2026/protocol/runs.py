@@ -1,5 +1,5 @@
 """How a ModelSuite runs its experiments under the paper protocol and its ablations: the
-release's patching and causal tracing (`paper_patching`, `paper_tracing`) with the protocol's
+release's patching and causal tracing (`protocol.patching`, `protocol.tracing`) with the protocol's
 switched ingredients, on the layers the protocol reads, named by the reading protocol."""
 
 from __future__ import annotations
