@@ -253,7 +253,7 @@ def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
 
     monkeypatch.setattr(runner, "run_patching", fake_run)
     tasks = ("uppercase", "repeat_word", "first_letter", "sentiment")
-    profile = replace(get_profile("full"), matrix_tasks=tasks)
+    profile = replace(get_profile("full"), matrix_tasks=tasks, c7_variants=())
     suite = S.ModelSuite(tiny_lm, profile)
     suite.__dict__["best_layer"] = 0
     suite.__dict__["competence"] = [
@@ -274,6 +274,40 @@ def test_matrix_draws_qualified_pairs_until_enough_count(tiny_lm, monkeypatch):
     capped.__dict__.update(best_layer=0, competence=suite.competence)
     pair = ("uppercase", "repeat_word")
     assert counted_trials(capped.matrix, pair) < V.MIN_MATRIX_TRIALS  # the cap binds
+
+
+def test_c7_matrix_adds_the_variants_and_c10_reads_the_paper_pairs_only(tiny_lm):
+    """Under the rigorous protocol the `full` matrix spans the paper's tasks and the variants
+    (C7's power), the paper protocol's the paper's tasks only; C10 tests only the pairs of the
+    paper's tasks, however the variants' pairs transfer."""
+    from icl_core.papers.cheng2026 import suite as S
+    from icl_core.papers.cheng2026.claims import get_claim
+    from icl_core.papers.cheng2026.profiles import get_profile
+    from icl_core.records import TrialRecord
+    from icl_core.tasks import ABLATION_TASKS, PAPER_TASKS
+
+    full = get_profile("full")
+    assert S.ModelSuite(tiny_lm, full).matrix_tasks == PAPER_TASKS + ABLATION_TASKS
+    assert S.ModelSuite(tiny_lm, full, "paper").matrix_tasks == PAPER_TASKS
+    assert len(PAPER_TASKS + ABLATION_TASKS) >= 16  # SPEC 7: about 16 tasks for C7
+
+    suite = S.ModelSuite(tiny_lm, full)
+    qualified = ("uppercase", "repeat_word", "uppercase_period", "repeat_comma")
+    suite.__dict__["competence"] = [
+        {"task": t, "accuracy": 1.0 if t in qualified else 0.0} for t in suite.matrix_tasks
+    ]
+
+    def trial(s, t, i, outcome):
+        return TrialRecord("m", "f", tiny_lm.info.n_layers, "rigorous", "matrix", s, t, i, 0,
+                           "all_demo", outcome, None, "", True)  # fmt: skip
+
+    suite.__dict__["matrix"] = [
+        trial(s, t, i, "transfer" if s in ABLATION_TASKS or t in ABLATION_TASKS else "preserve")
+        for s, t in itertools.permutations(qualified, 2) for i in range(20)
+    ]  # fmt: skip
+    verdict, _ = get_claim("C10").decide(suite, None)
+    assert verdict.details["n_pairs"] == 2, verdict.figure  # uppercase <-> repeat_word
+    assert verdict.status == "holds", verdict.figure
 
 
 def test_c6_scores_rounds_of_fresh_prompts_while_undecided(tiny_lm, tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.models.registry import DEFAULT_MODELS, PAPER_MODELS
 from icl_core.papers.cheng2026.design import HEADLINE
-from icl_core.tasks import PAPER_TASKS
+from icl_core.tasks import ABLATION_TASKS, PAPER_TASKS
 
 QUALIFYING_ACCURACY = 0.8  # a task qualifies for a pair when its clean accuracy reaches this
 
@@ -89,7 +89,10 @@ class Profile:
     matrix draws until V.MIN_MATRIX_TRIALS count per qualified pair or `max_matrix_draws` are
     drawn for it (validity alone). C6's probes score rounds of `n_probe_prompts` fresh prompts
     per task while C6 is undecided, up to `cap_probe_prompts` held out per task.
-    `n_competence`: clean prompts per task that qualify pairs."""
+    `n_competence`: clean prompts per task that qualify pairs. `c7_variants`: tasks the
+    rigorous matrix and similarity experiments add to `matrix_tasks` so that C7 has the tasks
+    its power needs (SPEC 7: about 16, the paper's eight and variants); C10 reads the pairs of
+    `matrix_tasks` only, and the paper protocol (whose data hold the paper's tasks) none."""
 
     name: str
     models: tuple[str, ...]
@@ -113,6 +116,7 @@ class Profile:
     max_matrix_draws: int = 0
     cap_probe_prompts: int = 0
     n_competence: int = 20
+    c7_variants: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -137,11 +141,11 @@ PROFILES: dict[str, Profile] = {
                 tracing_tasks=("uppercase",), n_tracing=6, n_probe_prompts=10,
                 n_similarity_prompts=6, n_competence=10, cap_probe_prompts=45),
         Profile("full", DEFAULT_MODELS, SWEEP_PAIRS, n_multi=25, n_single=20, n_controls=20,
-                n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=3,
+                n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=10,
                 tracing_tasks=("uppercase",), n_tracing=40, n_probe_prompts=40,
                 n_similarity_prompts=12, round_size=15, cap_multi=200, cap_single=240,
                 cap_controls=80, cap_thresholds=45, max_matrix_draws=30, n_competence=30,
-                cap_probe_prompts=140),
+                cap_probe_prompts=140, c7_variants=ABLATION_TASKS),
         Profile("paper", tuple(m.name for m in PAPER_MODELS), (HEADLINE,), n_multi=50,
                 n_single=50, n_controls=50, n_thresholds=50, matrix_tasks=PAPER_TASKS,
                 n_matrix=50, tracing_tasks=("uppercase", "repeat_word", "antonym"),

@@ -124,7 +124,7 @@ def _matrix_rounds(suite: ModelSuite, spec: PatchingSpec, batch, records) -> lis
     qualified = [pair for pair in spec.pairs if V.pair_name(pair) in suite.qualified_pairs]
     tasks = {t for pair in qualified for t in pair}
     grouped = [list(itertools.permutations([t for t in g if t in tasks], 2))
-               for g in draw_groups(p.matrix_tasks)]  # fmt: skip
+               for g in draw_groups(suite.matrix_tasks)]  # fmt: skip
     units = [u for u in grouped if u] + [[pair] for pair in qualified
                                         if not any(pair in u for u in grouped)]  # fmt: skip
     return rounds.until_counted(batch, records, units, p.n_matrix, V.MIN_MATRIX_TRIALS,

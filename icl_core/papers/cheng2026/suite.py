@@ -125,7 +125,8 @@ class ModelSuite:
         from icl_core.experiments.competence import competence
 
         p = self.profile
-        tasks = sorted(set(p.matrix_tasks) | {t for pair in p.sweep_pairs for t in pair})
+        tasks = sorted(set(p.matrix_tasks + p.c7_variants)
+                       | {t for pair in p.sweep_pairs for t in pair})  # fmt: skip
         config = {"tasks": tasks, "n": p.n_competence, "seed": p.seed}
         return self.stored("competence", config, lambda: competence(
             self.lm, tasks, p.n_competence, p.seed), code=("competence",))  # fmt: skip
@@ -143,20 +144,28 @@ class ModelSuite:
             "(every trial is excluded as clean_target_wrong); only C6 (probes) can be"
         )
 
+    @property
+    def matrix_tasks(self) -> tuple[str, ...]:
+        """The tasks of the matrix and of C7's similarities: the profile's matrix tasks, and
+        under the rigorous protocol its C7 variants too."""
+        p = self.profile
+        return p.matrix_tasks + (() if self.spec.is_paper else p.c7_variants)
+
     @functools.cached_property
     def qualified_pairs(self) -> list[str]:
         """Ordered matrix pairs whose tasks both reach QUALIFYING_ACCURACY clean (measured on
-        separate prompts before the matrix is run; C10)."""
+        separate prompts before the matrix is run): the pairs that draw until enough trials
+        count; C10 tests those of the profile's matrix tasks."""
         ok = {r["task"] for r in self.competence if r["accuracy"] >= QUALIFYING_ACCURACY}
-        return [V.pair_name(pr) for pr in itertools.permutations(self.profile.matrix_tasks, 2)
+        return [V.pair_name(pr) for pr in itertools.permutations(self.matrix_tasks, 2)
                 if pr[0] in ok and pr[1] in ok]  # fmt: skip
 
     @functools.cached_property
     def matrix(self) -> list[TrialRecord]:
-        """all_demo at the best layer for every ordered pair of the matrix tasks; under the
+        """all_demo at the best layer for every ordered pair of `matrix_tasks`; under the
         rigorous protocol the pairs of a draw group share their draws and each qualified pair
         draws until enough trials count (`runner.matrix`); not run under an ablation."""
-        return [] if self.spec.is_ablation else self.run(runner.matrix(self.profile.matrix_tasks))
+        return [] if self.spec.is_ablation else self.run(runner.matrix(self.matrix_tasks))
 
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:
@@ -213,7 +222,7 @@ class ModelSuite:
         from icl_core.experiments import similarity as S
 
         p, layer = self.profile, self.best_layer
-        tasks = list(p.matrix_tasks)
+        tasks = list(self.matrix_tasks)
         config = {"tasks": tasks, "layer": layer, "n_prompts": p.n_similarity_prompts,
                   "seed": p.seed, "protocol": self.protocol}  # fmt: skip
 
