@@ -2,13 +2,13 @@
 keeps, for every layer and every named single position, the residual stream at the output of that
 decoder block (a :class:`StateBank`).
 
-Protocols. ``rigorous``: demos sampled per prompt (``sample_example`` with
-``derive_seed(seed, f"probe:{task}:{i}")``). ``paper``: the release's five FIXED demos and test
-input ``i % 50`` (``paper_example``). Under ``paper`` every prompt of a task shares the text up to
-the query, so a causal model's states at every position before the query (``last_demo_token``,
-``demo<i>_output_last``, ``last_separator``) are the same vector for all prompts of a task: a probe
-there is trivially perfect, even on a random-weight model (SPEC 2.1, flaw 1). Token positions
-always come from the tokenizer-offset layout (:func:`icl_core.prompts.build_layout`).
+Prompts come from an example source (`icl_core.tasks.sources`): ``SAMPLED_DEMOS`` (rigorous:
+demos sampled per prompt), or a paper's own. Under fixed demos (the paper protocol's) every
+prompt of a task shares the text up to the query, so a causal model's states at every position
+before the query (``last_demo_token``, ``demo<i>_output_last``, ``last_separator``) are the same
+vector for all prompts of a task: a probe there is trivially perfect, even on a random-weight
+model (SPEC 2.1, flaw 1). Token positions always come from the tokenizer-offset layout
+(:func:`icl_core.prompts.build_layout`).
 
 Exclusions (counted by reason, never silent): ``layout_error`` (a token straddles two roles or
 another :class:`LayoutError`), ``too_long`` (the prompt exceeds the model's context). Non-finite
@@ -23,24 +23,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from icl_core.errors import InvalidChoiceError, LayoutError, UnknownNameError
+from icl_core.errors import InvalidChoiceError, LayoutError
 from icl_core.interventions import check_layers
 from icl_core.models.loading import LoadedModel
-from icl_core.papers.cheng2026.protocol import paper_example
-from icl_core.papers.cheng2026.protocol.ingredients import PAPER_K  # the release's five demos
 from icl_core.prompts import build_layout, render
 from icl_core.replay import clean_prefill
 from icl_core.scoring import layout_exclusion
-from icl_core.tasks import derive_seed, resolve_task, sample_example
-from icl_core.tasks.sampling import ICLExample
+from icl_core.tasks import resolve_task
+from icl_core.tasks.sources import SAMPLED_DEMOS, ExampleSource, check_source
 
-__all__ = ["DEFAULT_POSITIONS", "EXCLUSION_REASONS", "PROTOCOLS", "StateBank", "collect_states",
-           "make_example"]  # fmt: skip
+__all__ = ["DEFAULT_POSITIONS", "EXCLUSION_REASONS", "StateBank", "collect_states"]
 
-PROTOCOLS = ("rigorous", "paper")
 EXCLUSION_REASONS = ("layout_error", "too_long")
 DEFAULT_POSITIONS = ("last_demo_token", "query_last", "demo0_output_last")
-PAPER_QUERIES = 50  # test inputs per task in the release
 
 
 @dataclass
@@ -70,30 +65,12 @@ class StateBank:
         return int(self.y.shape[0])
 
 
-def _check_protocol(protocol: str) -> None:
-    if protocol not in PROTOCOLS:
-        raise UnknownNameError("protocol", protocol, PROTOCOLS)
-
-
-def make_example(task: str, i: int, protocol: str, k: int = 5, seed: int = 0) -> ICLExample:
-    """Prompt number ``i`` of ``task`` under ``protocol`` (see the module docstring). The paper
-    protocol has exactly five fixed demos: ``k`` must be 5 there."""
-    _check_protocol(protocol)
-    if protocol == "paper":
-        if k != PAPER_K:
-            raise InvalidChoiceError(
-                f"protocol 'paper' uses the release's {PAPER_K} fixed demos, got k={k}"
-            )
-        return paper_example(task, i % PAPER_QUERIES)
-    return sample_example(task, k, seed=derive_seed(seed, f"probe:{task}:{i}"))
-
-
 def collect_states(
     lm: LoadedModel,
     tasks: Sequence[str],
     n_prompts: int,
     positions: Sequence[str] = DEFAULT_POSITIONS,
-    protocol: str = "rigorous",
+    source: ExampleSource = SAMPLED_DEMOS,
     k: int = 5,
     seed: int = 0,
     template: str = "paper",
@@ -104,11 +81,11 @@ def collect_states(
     task); keep the state at every layer of ``layers`` (None = all) and every named single
     position of ``positions``.
 
-    Raises UnknownNameError for an unknown task, protocol or position name, InvalidChoiceError
-    for a position name that is a set (not one position), n_prompts < 1 or fewer than two tasks,
-    InterventionError for a layer out of range.
+    Raises UnknownNameError for an unknown task or position name, InvalidChoiceError for a
+    `source` that is not an ExampleSource, a position name that is a set (not one position),
+    n_prompts < 1 or fewer than two tasks, InterventionError for a layer out of range.
     """
-    _check_protocol(protocol)
+    source = check_source(source)
     tasks = tuple(tasks)
     for t in tasks:
         resolve_task(t)
@@ -130,7 +107,7 @@ def collect_states(
     excluded = dict.fromkeys(EXCLUSION_REASONS, 0)
     for ti, task in enumerate(tasks):
         for i in range(start, start + n_prompts):
-            prompt = render(make_example(task, i, protocol, k, seed), template)
+            prompt = render(source.example(task, i, k, seed), template)
             try:
                 layout = build_layout(prompt, lm.tokenizer)
                 run = clean_prefill(lm.model, layout.input_ids)
@@ -160,7 +137,7 @@ def collect_states(
     }
     return StateBank(
         model=lm.info.name,
-        protocol=protocol,
+        protocol=source.name,
         tasks=tasks,
         n_layers=n_layers,
         layers=layers,

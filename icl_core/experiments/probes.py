@@ -1,9 +1,9 @@
 """Claim C6 ("probing is causally blind"): linear probes decode the task from residual states.
 
 Pipeline: :func:`icl_core.experiments.probe_states.collect_states` keeps the residual states of
-each prompt (its protocols and exclusions are described there); the kept prompts are split into
-train and test halves by :func:`split_prompts` (by prompt, stratified by task, seeded); two probes
-are fitted on the train half and scored on the held-out half only:
+each prompt (its example sources and exclusions are described there); the kept prompts are split
+into train and test halves by :func:`split_prompts` (by prompt, stratified by task, seeded); two
+probes are fitted on the train half and scored on the held-out half only:
 
 - ``centroid``: the paper's nearest-centroid probe. Class means of the training rows; a test row
   is assigned the class whose mean is nearest in **Euclidean** distance (not cosine).
@@ -30,6 +30,7 @@ from icl_core.experiments.probe_states import (
 from icl_core.models.loading import LoadedModel
 from icl_core.stats import depth, wilson_interval
 from icl_core.tasks import PAPER_TASKS, derive_seed
+from icl_core.tasks.sources import SAMPLED_DEMOS, ExampleSource
 
 __all__ = [
     "PROBES",
@@ -234,7 +235,7 @@ def score_fresh_prompts(
     independently, so they are fresh draws from the distribution of the held-out half). A
     prompt whose text is a training prompt's is excluded as ``in_training``. Returns
     ``{"correct": {probe: k}, "n": kept prompts, "excluded": {reason: count}}``."""
-    bank = collect_states(lm, tasks, n_prompts, (position,), "rigorous", k, seed, template,
+    bank = collect_states(lm, tasks, n_prompts, (position,), SAMPLED_DEMOS, k, seed, template,
                           (layer,), start)  # fmt: skip
     seen = set(fitted["train_texts"])
     keep = np.array([t not in seen for t in bank.texts], dtype=bool)
@@ -250,7 +251,7 @@ def run_probes(
     n_prompts: int = 40,
     positions: Sequence[str] = DEFAULT_POSITIONS,
     layers: Sequence[int] | None = None,
-    protocol: str = "rigorous",
+    source: ExampleSource = SAMPLED_DEMOS,
     seed: int = 0,
     k: int = 5,
     template: str = "paper",
@@ -258,5 +259,5 @@ def run_probes(
 ) -> list[dict]:
     """C6 experiment: :func:`collect_states` then :func:`evaluate_bank` (see both). ``n_prompts``
     per task, of which about half are held out for testing. Deterministic for a seed."""
-    bank = collect_states(lm, tasks, n_prompts, positions, protocol, k, seed, template, layers)
+    bank = collect_states(lm, tasks, n_prompts, positions, source, k, seed, template, layers)
     return evaluate_bank(bank, seed=seed, probes=probes)

@@ -19,18 +19,17 @@ equal to the across-task mean) has cosine 0.
 
 from __future__ import annotations
 
-import random
 import re
 import string
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from icl_core.errors import InvalidChoiceError, UnknownNameError
-from icl_core.experiments.probe_states import PROTOCOLS, collect_states
+from icl_core.errors import InvalidChoiceError
+from icl_core.experiments.probe_states import collect_states
 from icl_core.models.loading import LoadedModel
-from icl_core.papers.cheng2026.protocol import paper_task
-from icl_core.tasks import derive_seed, resolve_task
+from icl_core.tasks import resolve_task
+from icl_core.tasks.sources import SAMPLED_DEMOS, ExampleSource, check_source
 
 __all__ = [
     "FEATURE_NAMES",
@@ -92,24 +91,14 @@ def surface_features(pairs: Sequence[tuple[str, str]]) -> np.ndarray:
 
 
 def task_pairs(
-    task: str, n_examples: int = 50, seed: int = 0, protocol: str = "rigorous"
+    task: str, n_examples: int = 50, seed: int = 0, source: ExampleSource = SAMPLED_DEMOS
 ) -> list[tuple[str, str]]:
-    """The (input, output) sample a task's surface features are computed from. ``rigorous``:
-    ``min(n_examples, pool)`` inputs drawn without replacement from the task's demo pool (seeded
-    by ``derive_seed(seed, "surface:<task>")``); ``paper``: the release's five demos then its test
-    inputs with their answers, first ``n_examples``."""
+    """The (input, output) sample a task's surface features are computed from: the first
+    ``n_examples`` pairs of ``source`` (`ExampleSource.pairs`; rigorous: drawn without
+    replacement from the demo pool)."""
     if n_examples < 1:
         raise InvalidChoiceError(f"n_examples must be >= 1, got {n_examples}")
-    if protocol not in PROTOCOLS:
-        raise UnknownNameError("protocol", protocol, PROTOCOLS)
-    if protocol == "paper":
-        pt = paper_task(task)
-        pairs = list(pt.demos) + [(x, pt.answer_for(x)) for x in pt.test_inputs]
-        return pairs[:n_examples]
-    t = resolve_task(task)
-    rng = random.Random(derive_seed(seed, f"surface:{t.name}"))
-    inputs = rng.sample(list(t.demo_pool), min(n_examples, len(t.demo_pool)))
-    return [(x, t.answer(x)) for x in inputs]
+    return check_source(source).pairs(resolve_task(task).name, n_examples, seed)
 
 
 def standardize(features: np.ndarray) -> np.ndarray:
@@ -141,12 +130,15 @@ def _check_tasks(tasks: Sequence[str]) -> tuple[str, ...]:
 
 
 def surface_similarity_matrix(
-    tasks: Sequence[str], n_examples: int = 50, seed: int = 0, protocol: str = "rigorous"
+    tasks: Sequence[str],
+    n_examples: int = 50,
+    seed: int = 0,
+    source: ExampleSource = SAMPLED_DEMOS,
 ) -> tuple[tuple[str, ...], np.ndarray]:
     """(task names, [n_tasks, n_tasks] cosine of the z-scored surface features) — see the module
     docstring and :func:`task_pairs` for the sample. Deterministic for a seed."""
     tasks = _check_tasks(tasks)
-    feats = np.stack([surface_features(task_pairs(t, n_examples, seed, protocol)) for t in tasks])
+    feats = np.stack([surface_features(task_pairs(t, n_examples, seed, source)) for t in tasks])
     return tasks, cosine_matrix(standardize(feats))
 
 
@@ -157,17 +149,17 @@ def task_vectors(
     n_prompts: int,
     position: str = "last_demo_token",
     seed: int = 0,
-    protocol: str = "rigorous",
+    source: ExampleSource = SAMPLED_DEMOS,
     template: str = "paper",
     k: int = 5,
 ) -> dict[str, np.ndarray]:
     """Task -> mean residual state (float64 [hidden]) at the output of block ``layer`` at the
     single position ``position``, over the task's kept prompts among ``n_prompts`` (the prompts
-    of :func:`icl_core.experiments.probe_states.collect_states` for the same seed and protocol).
+    of :func:`icl_core.experiments.probe_states.collect_states` for the same seed and source).
     Raises InvalidChoiceError if a task keeps no prompt (all excluded by layout)."""
     tasks = _check_tasks(tasks)
     bank = collect_states(
-        lm, tasks, n_prompts, (position,), protocol, k, seed, template, layers=(layer,)
+        lm, tasks, n_prompts, (position,), source, k, seed, template, layers=(layer,)
     )
     X = bank.X[(layer, position)]
     out: dict[str, np.ndarray] = {}

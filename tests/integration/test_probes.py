@@ -20,6 +20,7 @@ from icl_core.experiments.probes import (
 )
 from icl_core.models.loading import LoadedModel
 from icl_core.models.tiny import TINY_ARCHS
+from icl_core.papers.cheng2026.protocol.sources import FIXED_DEMOS, example_source
 from icl_core.tasks import PAPER_TASKS
 
 FEW_TASKS = ("uppercase", "linear_2x", "sentiment")
@@ -33,7 +34,8 @@ def tiny_lm() -> LoadedModel:
 @pytest.fixture(scope="module")
 def banks(tiny_lm):
     """The same random-weight model, all eight tasks, under both protocols."""
-    return {p: collect_states(tiny_lm, PAPER_TASKS, 6, protocol=p) for p in ("paper", "rigorous")}
+    return {p: collect_states(tiny_lm, PAPER_TASKS, 6, source=example_source(p))
+            for p in ("paper", "rigorous")}  # fmt: skip
 
 
 def _synthetic(n_per_class: int, n_classes: int, dim: int, sep: float, seed: int):
@@ -172,7 +174,7 @@ def test_paper_protocol_gives_identical_demo_states(arch):
     """SPEC 2.1 flaw 1: with the release's fixed demos every prompt of a task shares its text up
     to the query, so states before the query are one vector per task (up to float rounding of
     different sequence lengths, ~1e-8 here), while the query position still varies."""
-    bank = collect_states(tiny_loaded(arch), FEW_TASKS, 4, protocol="paper")
+    bank = collect_states(tiny_loaded(arch), FEW_TASKS, 4, source=FIXED_DEMOS)
     for L in range(4):
         for c in range(len(FEW_TASKS)):
             for pos in ("last_demo_token", "demo0_output_last"):
@@ -234,12 +236,12 @@ def test_too_long_prompts_are_excluded(tiny_lm, monkeypatch):
 
 
 def test_bad_inputs_are_clear_errors(tiny_lm):
-    with pytest.raises(UnknownNameError, match="valid protocols"):
-        collect_states(tiny_lm, FEW_TASKS, 2, protocol="sloppy")
+    with pytest.raises(InvalidChoiceError, match="must be an ExampleSource.*got 'paper'"):
+        collect_states(tiny_lm, FEW_TASKS, 2, source="paper")
     with pytest.raises(InvalidChoiceError, match="single position"):
         collect_states(tiny_lm, FEW_TASKS, 2, positions=("output_only",))
     with pytest.raises(InvalidChoiceError, match="k=3"):
-        collect_states(tiny_lm, FEW_TASKS, 2, protocol="paper", k=3)
+        collect_states(tiny_lm, FEW_TASKS, 2, source=FIXED_DEMOS, k=3)
     with pytest.raises(InvalidChoiceError, match="two distinct tasks"):
         collect_states(tiny_lm, ("uppercase",), 2)
 

@@ -18,6 +18,7 @@ from icl_core.experiments.similarity import (
     task_vectors,
 )
 from icl_core.models.loading import LoadedModel
+from icl_core.papers.cheng2026.protocol.sources import FIXED_DEMOS, example_source
 from icl_core.tasks import PAPER_TASKS
 
 
@@ -73,11 +74,12 @@ def test_cosine_matrix_conventions():
 
 @pytest.mark.parametrize("protocol", ["rigorous", "paper"])
 def test_surface_matrix(protocol):
-    names, m = surface_similarity_matrix(PAPER_TASKS, n_examples=30, seed=1, protocol=protocol)
+    source = example_source(protocol)
+    names, m = surface_similarity_matrix(PAPER_TASKS, n_examples=30, seed=1, source=source)
     assert names == PAPER_TASKS and m.shape == (8, 8)
     assert np.allclose(m, m.T) and np.allclose(np.diag(m), 1) and (np.abs(m) <= 1).all()
     assert not np.allclose(m[~np.eye(8, dtype=bool)], 1)  # standardized: not all ~1
-    again = surface_similarity_matrix(PAPER_TASKS, n_examples=30, seed=1, protocol=protocol)
+    again = surface_similarity_matrix(PAPER_TASKS, n_examples=30, seed=1, source=source)
     assert np.array_equal(m, again[1])
 
 
@@ -86,9 +88,11 @@ def test_task_pairs_sample():
     assert len(pairs) == len(set(pairs)) == 20 and all(y == x.upper() for x, y in pairs)
     assert pairs == task_pairs("uppercase", n_examples=20, seed=0)
     assert pairs != task_pairs("uppercase", n_examples=20, seed=1)
-    assert task_pairs("length", n_examples=7, protocol="paper")[0] == ("apple", "5")
+    assert task_pairs("length", n_examples=7, source=FIXED_DEMOS)[0] == ("apple", "5")
+    with pytest.raises(InvalidChoiceError, match="must be an ExampleSource"):
+        task_pairs("uppercase", source="paper")
     with pytest.raises(UnknownNameError, match="valid protocols"):
-        task_pairs("uppercase", protocol="loose")
+        example_source("loose")
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from icl_core.experiments.probes import fit_bank_probes, score_fresh_prompts
 from icl_core.papers.cheng2026 import verdicts as V
 from icl_core.stats import wilson_interval
 from icl_core.tasks import PAPER_TASKS
+from icl_core.tasks.sources import SAMPLED_DEMOS
 
 if TYPE_CHECKING:
     from icl_core.papers.cheng2026.suite import ModelSuite
@@ -34,7 +35,7 @@ def c6_rounds(suite: ModelSuite) -> list[dict]:
     base = {"tasks": list(PAPER_TASKS), "n_prompts": p.n_probe_prompts, "seed": p.seed,
             "layer": layer, "position": position}  # fmt: skip
     fitted = suite.stored("probe_fit", base, lambda: fit_bank_probes(collect_states(
-        suite.lm, PAPER_TASKS, p.n_probe_prompts, (position,), "rigorous", seed=p.seed,
+        suite.lm, PAPER_TASKS, p.n_probe_prompts, (position,), SAMPLED_DEMOS, seed=p.seed,
         layers=(layer,)), layer, position, p.seed), code=("probes",))  # fmt: skip
     rows = [dict(r, k=fitted["test"][r["probe"]][0], n=fitted["test"][r["probe"]][1])
             for r in first]  # fmt: skip

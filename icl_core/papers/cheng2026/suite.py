@@ -23,6 +23,7 @@ from icl_core.papers.cheng2026.design import (
 )
 from icl_core.papers.cheng2026.profiles import QUALIFYING_ACCURACY, Profile
 from icl_core.papers.cheng2026.protocol import runs as paper_runs
+from icl_core.papers.cheng2026.protocol.sources import example_source
 from icl_core.papers.cheng2026.protocols import parse_protocol
 from icl_core.papers.cheng2026.runner import PatchingSpec
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
@@ -199,8 +200,8 @@ class ModelSuite:
             "protocol": self.probe_protocol,
         }
         return self.stored("probes", config, lambda: run_probes(
-            self.lm, PAPER_TASKS, p.n_probe_prompts, PROBE_POSITIONS, None, self.probe_protocol,
-            p.seed), code=("probes",))  # fmt: skip
+            self.lm, PAPER_TASKS, p.n_probe_prompts, PROBE_POSITIONS, None,
+            example_source(self.probe_protocol), p.seed), code=("probes",))  # fmt: skip
 
     @functools.cached_property
     def c6_probes(self) -> list[dict]:
@@ -227,9 +228,10 @@ class ModelSuite:
                   "seed": p.seed, "protocol": self.protocol}  # fmt: skip
 
         def compute() -> list[dict]:
-            surface = S.surface_similarity_matrix(tasks, seed=p.seed, protocol=self.protocol)
+            source = example_source(self.protocol)
+            surface = S.surface_similarity_matrix(tasks, seed=p.seed, source=source)
             vectors = S.task_vectors(self.lm, tasks, layer, p.n_similarity_prompts,
-                                     seed=p.seed, protocol=self.protocol)  # fmt: skip
+                                     seed=p.seed, source=source)  # fmt: skip
             return S.pair_similarities(surface, S.representation_similarity_matrix(vectors))
 
         return self.stored("similarity", config, compute, code=("probes", "similarity"))

@@ -1,7 +1,8 @@
 """The paper's own protocol (SPEC 6, protocol "paper"), flaws reproduced on purpose: the
 release's fixed task data (`data`) and lenient scorers (`scoring`), its line-counting positions
-(`positions`), its ingredients (`ingredients`), patching and tracing (`patching`, `tracing`) and
-how the suite runs them (`runs`)."""
+(`positions`), its ingredients (`ingredients`), patching and tracing (`patching`, `tracing`),
+how the suite runs them (`runs`), and its example source for the clean-state experiments
+(`sources`)."""
 
 from icl_core.papers.cheng2026.protocol.data import (
     PaperTask,
