@@ -1,7 +1,8 @@
 """Run reports: Markdown/HTML report, matplotlib figures, tidy CSV/JSON export (SPEC 8).
 
 Public API:
-- `write_report(out_dir, records, cells, verdicts, environment, extra_tables=None, title=...)`
+- `write_report(out_dir, records, cells, verdicts, environment, extra_tables=None, title=...,
+  sections=())`
   writes a run's report folder and returns the path of its report.md.
 - `format_table(rows, columns=None)`: a Markdown table of a list of dicts.
 

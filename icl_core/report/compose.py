@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Sequence
 
 from icl_core.records import Cell, TrialRecord, Verdict
-from icl_core.report.attribution import comparison_blocks
 from icl_core.report.document import Block, Bullets, Heading, Image, Paragraph
 from icl_core.report.plotting import FigureInfo
+from icl_core.report.sections import Section
 from icl_core.report.tables import (
     exclusion_rows,
     experiments_of,
@@ -205,8 +205,9 @@ def compose_report(
     extra_tables: dict[str, list[dict]],
     n_layers: dict[str, int],
     extra_csv: dict[str, str] | None = None,
+    sections: Sequence[Section] = (),
 ) -> list[Block]:
-    """The whole report as blocks, in reading order."""
+    """The whole report as blocks, in reading order (`sections`' after the verdict table)."""
     files = (
         "Files: `results.csv` / `results.json` (one row per cell), `trials.jsonl` (one line "
         "per trial), `verdicts.json`, `environment.json`, `figures/`."
@@ -216,7 +217,7 @@ def compose_report(
         Paragraph(files),
         *summary_blocks(records, cells, verdicts, environment, n_layers),
         *verdict_blocks(verdicts),
-        *comparison_blocks(extra_tables.get("headline_figures", []), verdicts, figures),
+        *(b for s in sections for b in s.blocks(extra_tables, verdicts, figures)),
         *experiment_blocks(cells, figures),
         *figure_blocks(figures),
         *extra_table_blocks(extra_tables, extra_csv or {}),

@@ -17,7 +17,6 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from icl_core.records import Cell
-from icl_core.report.attribution import attribution_figures
 from icl_core.report.plotting import (
     STYLE,
     FigureInfo,
@@ -31,6 +30,7 @@ from icl_core.report.plotting import (
     palette,
     tex_safe,
 )
+from icl_core.report.sections import Section
 
 SWEEPS = ("multi_sweep", "single_sweep")
 MAX_PANELS = 12  # pairs per line figure; more are listed in the caption as left out
@@ -250,10 +250,11 @@ def make_figures(
     cells: Sequence[Cell],
     n_layers: dict[str, int] | None = None,
     extra_tables: dict[str, list[dict]] | None = None,
+    sections: Sequence[Section] = (),
 ) -> list[FigureInfo]:
     """Write every figure whose data is present into out_dir/figures; return them in order:
-    transfer, disruption, matrix, probes, best layers, attribution. `n_layers` maps model ->
-    number of layers (for the depth axis; inferred from cells where missing)."""
+    transfer, disruption, matrix, probes, best layers, then each of `sections`'. `n_layers`
+    maps model -> number of layers (for the depth axis; inferred from cells where missing)."""
     layers = dict(infer_n_layers(cells))
     layers.update(n_layers or {})
     extra = extra_tables or {}
@@ -265,8 +266,8 @@ def make_figures(
         probe_figures(w, extra["probes"], layers)
     if extra.get("best_layers"):
         best_layer_figure(w, extra["best_layers"])
-    if extra.get("headline_figures"):
-        attribution_figures(w, extra["headline_figures"])
+    for section in sections:
+        section.figures(w, extra)
     return w.written
 
 

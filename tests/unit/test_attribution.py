@@ -1,14 +1,15 @@
 """The paper-vs-rigorous section: figures formatted with N and intervals, changes with Newcombe
 intervals, and the ingredient that closes most of the gap (or why none does)."""
 
-from icl_core.records import Verdict
-from icl_core.report.attribution import (
+from icl_core.papers.cheng2026.attribution import (
+    COMPARISON,
     attribution_table,
     comparison_blocks,
     explaining_ingredient,
     format_figure,
     side_by_side,
 )
+from icl_core.records import Verdict
 
 
 def fig(protocol, claim, k, n, model="m", layer=3):
@@ -69,11 +70,13 @@ def test_attribution_figure_is_drawn_and_shown_under_its_table(tmp_path):
     from icl_core.report.figures import make_figures
 
     rows = FIGURES + [fig("rigorous", "C2 (all valid trials)", 30, 40)]
-    written = make_figures(tmp_path, [], {}, {"headline_figures": rows})
+    written = make_figures(tmp_path, [], {}, {"headline_figures": rows}, (COMPARISON,))
+    assert not [f for f in make_figures(tmp_path / "core", [], {}, {"headline_figures": rows})
+                if f.kind == "attribution"]  # fmt: skip  # the core draws no paper section
     (info,) = [f for f in written if f.kind == "attribution"]
     assert (tmp_path / info.path).stat().st_size > 0 and info.experiment == "attribution:m"
     blocks = comparison_blocks(FIGURES, [], written)
     assert [b.src for b in blocks if isinstance(b, Image)] == [info.path]
     one_protocol = [f for f in rows if f["protocol"] == "paper"]
-    assert not [f for f in make_figures(tmp_path, [], {}, {"headline_figures": one_protocol})
-                if f.kind == "attribution"]  # fmt: skip
+    assert not [f for f in make_figures(tmp_path, [], {}, {"headline_figures": one_protocol},
+                                        (COMPARISON,)) if f.kind == "attribution"]  # fmt: skip

@@ -19,7 +19,6 @@ COUPLED = {
     "icl_core.organisms.training_data": "plants it at the single positions C1 sweeps",
     "icl_core.organisms.vocabulary": "its vocabulary covers the paper protocol's task data",
     "icl_core.cli.inspect_records": "entry point: the paper protocol's positions beside ours",
-    "icl_core.report.attribution": "the paper-vs-rigorous comparison names the paper's protocols",
 }
 
 

@@ -325,3 +325,18 @@ def test_source_copies_are_counted_per_cell_and_listed_in_the_report():
     assert isinstance(table, Table) and table.rows[0][-1] == "2/4"
     quiet = aggregate([r for r in rows if r.outcome != "source_copy"])
     assert "No valid trial" in leakage_blocks(quiet)[-1].text
+
+
+def test_a_callers_section_comes_after_the_verdict_table(tmp_path):
+    """`sections`: the caller's figures are drawn and its blocks placed after the verdicts."""
+    from icl_core.report.document import Heading, Paragraph
+    from icl_core.report.sections import Section
+
+    drawn = []
+    section = Section(
+        figures=lambda w, extra: drawn.append(sorted(extra)),
+        blocks=lambda extra, verdicts, figures: [Heading(2, "My section"), Paragraph("mine.")],
+    )
+    md = write_report(tmp_path, [], [], [], {}, {"t": []}, sections=(section,)).read_text()
+    assert drawn == [["t"]]
+    assert md.index("## My section") > md.index("No verdicts")

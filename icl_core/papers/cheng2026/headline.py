@@ -1,5 +1,5 @@
 """The headline figures: one number per claim, model and protocol that the protocols can be
-compared on (SPEC 6 attribution; rows for `report.attribution` and the report's figures)."""
+compared on (SPEC 6 attribution; rows for `attribution` and the report's figures)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from icl_core.models.loading import load_model
 from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.attribution import COMPARISON
 from icl_core.papers.cheng2026.claims import CLAIMS, PAIR_CLAIMS, PER_MODEL_CLAIMS, family_inputs
 from icl_core.papers.cheng2026.profiles import Profile
 from icl_core.papers.cheng2026.suite import ModelSuite
@@ -83,4 +84,5 @@ def build_report(
     env = environment(profile, suites, extra or {})
     return write_report(out, records, cells, verdicts, env,
                         extra_tables={"probes": probes, "best_layers": best_layers,
-                                      "headline_figures": figures})  # fmt: skip
+                                      "headline_figures": figures},
+                        sections=(COMPARISON,))  # fmt: skip

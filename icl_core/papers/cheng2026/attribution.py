@@ -2,8 +2,9 @@
 protocols, and the ablations that attribute the difference to one ingredient of the paper's
 protocol at a time.
 
-Input rows are `report.headline.headline_figures(suite)`: one number per (model, protocol,
-claim) with k, n and interval. Rate changes carry Newcombe 95% intervals; C3 (a depth) carries none.
+Input rows are `headline.headline_figures(suite)` (the extra table "headline_figures"): one
+number per (model, protocol, claim) with k, n and interval. Rate changes carry Newcombe 95%
+intervals; C3 (a depth) carries none. `COMPARISON`: this section, for `write_report`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from icl_core.report.plotting import (
     palette,
     tex_safe,
 )
+from icl_core.report.sections import Section
 from icl_core.report.tables import natural_key
 from icl_core.stats import compare_rates
 
@@ -210,3 +212,11 @@ def attribution_figures(w: Writer, rows: Sequence[dict]) -> None:
             f"interval (rates; C3: the best layer's depth and its bootstrap interval)."
         )
         w.save(fig, f"attribution_{model}", caption, "attribution", f"attribution:{model}")
+
+
+COMPARISON = Section(
+    figures=lambda w, extra: attribution_figures(w, extra.get("headline_figures", [])),
+    blocks=lambda extra, verdicts, figures: comparison_blocks(
+        extra.get("headline_figures", []), verdicts, figures
+    ),
+)
