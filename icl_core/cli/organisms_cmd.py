@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _build(args: argparse.Namespace) -> int:
     from icl_core.organisms.build import build_organisms
+    from icl_core.papers.cheng2026.protocol import paper_pairs
 
-    for record in build_organisms(args.out, args.names):
+    for record in build_organisms(args.out, args.names, paper_pairs()):
         name, digest = record["name"], record["weights_sha256"]
         shipped = REGISTRY[name].weights_sha256
         same = "identical to the shipped folder" if digest == shipped else (

@@ -47,14 +47,14 @@ def _load_state(cfg, tokenizer, path: Path) -> TrainingState:
     return TrainingState(model, opt, rng, saved["figures"])
 
 
-def _build_one(name: str, out: str, shared_path: str) -> dict:
+def _build_one(name: str, out: str, shared_path: str, extra: list[tuple[str, str]]) -> dict:
     torch.set_num_threads(1)
     from icl_core.models.loading import load_model
     from icl_core.organisms import mechanism
 
     cfg = ORGANISMS[name]
     folder = Path(out) / name
-    tokenizer = build_tokenizer()
+    tokenizer = build_tokenizer(extra)
     shared = _load_state(cfg, tokenizer, Path(shared_path))
     model, figures = train(cfg, tokenizer, progress=lambda m: print(f"[{name}] {m}", flush=True),
                            shared=shared)  # fmt: skip
@@ -76,16 +76,19 @@ def _build_one(name: str, out: str, shared_path: str) -> dict:
     return record
 
 
-def build_organisms(out: Path, names: Sequence[str] | None = None) -> list[dict]:
+def build_organisms(out: Path, names: Sequence[str] | None = None,
+                    extra: Sequence[tuple[str, str]] = ()) -> list[dict]:  # fmt: skip
     """Train, save and check `names` (default: every organism) under `out`/<name>, in parallel
-    processes; returns their `organism.json` records."""
+    processes; returns their `organism.json` records. `extra`: (input, output) pairs the
+    tokenizer covers beyond the registry's tasks (`vocabulary.build_tokenizer`)."""
     names = list(names or ORGANISMS)
     for name in names:
         if name not in ORGANISMS:
             raise UnknownNameError("organism", name, ORGANISMS)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(SHARED_PHASE_THREADS)
-    tokenizer = build_tokenizer()
+    extra = list(extra)
+    tokenizer = build_tokenizer(extra)
     jobs = []
     groups: dict = {}
     for n in names:  # organisms with equal shared phases share one run of it
@@ -95,10 +98,10 @@ def build_organisms(out: Path, names: Sequence[str] | None = None) -> list[dict]
         state = train_shared(ORGANISMS[members[0]], tokenizer,
                              lambda m: print(f"[shared] {m}", flush=True))  # fmt: skip
         _save_state(state, path)
-        jobs += [(n, str(out), str(path)) for n in members]
+        jobs += [(n, str(out), str(path), extra) for n in members]
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(len(jobs)) as pool:
         records = pool.starmap(_build_one, jobs)
-    for path in {p for _, _, p in jobs}:
+    for path in {job[2] for job in jobs}:
         Path(path).unlink()
     return records

@@ -6,7 +6,7 @@
 - `slot_ablation`: accuracy when the slot's residual stream is replaced, at every layer, by its
   mean over prompts of all trained tasks (the slot then carries no task): the planted slot of a
   localized organism is necessary; a distributed organism should barely notice.
-- `patch_transfer`: the suite's own patching (`run_patching`, headline pair, another query in
+- `patch_transfer`: the suite's own patching (`run_patching`, CHECK_PAIR, another query in
   the source) at the planted slot and at all_demo, per layer: the slot's patch transfers the
   task where the mechanism is localized.
 Prompts use seed roles of their own ("organism-check:..."), disjoint from every claim's trials.
@@ -21,12 +21,12 @@ from icl_core.experiments.patching import PatchingConfig, run_patching
 from icl_core.interventions import RowEdit, capture_residual, edit_residual
 from icl_core.models.loading import LoadedModel
 from icl_core.organisms.training_data import ORGANISM_TASKS, PLANTED_SLOT
-from icl_core.papers.cheng2026.design import HEADLINE
 from icl_core.prompts import build_layout, render
 from icl_core.stats import wilson_interval
 from icl_core.tasks import derive_seed, sample_example
 
 SEED = 18  # issue 18
+CHECK_PAIR = ("uppercase", "repeat_word")  # patch_transfer's pair: cheng2026's headline (tested)
 N_PROMPTS = 40  # per task, for every check
 
 
@@ -96,8 +96,8 @@ def slot_ablation(lm: LoadedModel, n: int = N_PROMPTS) -> dict[str, float]:
 
 def patch_transfer(lm: LoadedModel, n: int = 20) -> dict[str, list[dict]]:
     """position set -> per layer {layer, k, n, rate, ci_low, ci_high} of task transfer when
-    patching the headline pair's source states (counted trials only)."""
-    cfg = PatchingConfig("organism_check", (HEADLINE,), (PLANTED_SLOT, "all_demo"),
+    patching CHECK_PAIR's source states (counted trials only)."""
+    cfg = PatchingConfig("organism_check", (CHECK_PAIR,), (PLANTED_SLOT, "all_demo"),
                          n_trials=n, seed=SEED, skip_source_wrong=True)  # fmt: skip
     records = run_patching(lm, cfg)
     out: dict[str, list[dict]] = {}

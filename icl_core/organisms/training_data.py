@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from icl_core.papers.cheng2026.design import SINGLE_SETS
 from icl_core.prompts.layout import build_layout
 from icl_core.prompts.mapping import map_positions
 from icl_core.prompts.render import render
@@ -21,6 +20,12 @@ from icl_core.tasks import ICLExample, get_task, sample_example, sample_pair
 MECHANISMS = ("distributed", "localized")
 PLANTED_SLOT = "last_separator"  # the one position the localized organism reads the task from
 ORGANISM_TASKS = ("uppercase", "first_letter", "repeat_word", "repeat_comma")
+# The single positions the distributed organism is trained not to transfer from: the nine C1
+# sweeps (cheng2026's design.SINGLE_SETS when it was trained), frozen with the shipped weights;
+# tests/integration/test_organisms.py checks that they are still C1's.
+UNPLANTED_SINGLES = ("demo0_output_last", "demo1_output_last", "demo2_output_last",
+                     "demo3_output_last", "demo4_output_last", "last_separator", "query_first",
+                     "query_input_last", "query_last")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -151,13 +156,14 @@ def interchange_plan(cfg: TrainingConfig, rng: random.Random,
                      available: Sequence[str]) -> tuple[str, int, bool]:  # fmt: skip
     """(position set, layer, transfers) of one interchange row. Localized: the planted slot at
     layers `read_layer - 1` to `query_layer - 1` transfers. Distributed: all_demo before
-    `read_layer` transfers (half the rows); any single position of C1's sets at any layer does
-    not (the other half)."""
+    `read_layer` transfers (half the rows); any single position of UNPLANTED_SINGLES at any
+    layer does not (the other half)."""
     if cfg.mechanism == "localized":
         return PLANTED_SLOT, rng.randrange(cfg.read_layer - 1, cfg.query_layer), True
     if rng.random() < 0.5:
         return "all_demo", rng.randrange(cfg.read_layer), True
-    return rng.choice([n for n in SINGLE_SETS if n in available]), rng.randrange(cfg.layers), False
+    choices = [n for n in UNPLANTED_SINGLES if n in available]
+    return rng.choice(choices), rng.randrange(cfg.layers), False
 
 
 def _pad(rows: list[list[int]], value: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,6 +19,7 @@ from icl_core.organisms import FIGURES_FILE, ORGANISMS, PLANTED
 from icl_core.organisms.training import train
 from icl_core.organisms.training_data import PLANTED_SLOT, TrainingConfig, make_batch
 from icl_core.organisms.vocabulary import build_tokenizer
+from icl_core.papers.cheng2026.protocol import paper_pairs
 from icl_core.prompts import build_layout, render
 from icl_core.prompts.templates import TEMPLATES
 from icl_core.tasks import ABLATION_TASKS, PAPER_TASKS, sample_example
@@ -46,8 +47,20 @@ def test_altered_organism_is_refused(monkeypatch):
         loading.load_model(name)
 
 
+def test_the_organisms_still_plant_the_papers_design():
+    """The organisms froze the paper's design when they were trained (the core names no paper):
+    the distributed organism's untransferring singles are C1's sets and the mechanism check
+    patches the headline pair. A change to either design needs a rebuild."""
+    from icl_core.organisms.mechanism import CHECK_PAIR
+    from icl_core.organisms.training_data import UNPLANTED_SINGLES
+    from icl_core.papers.cheng2026.design import HEADLINE, SINGLE_SETS
+
+    assert UNPLANTED_SINGLES == SINGLE_SETS
+    assert CHECK_PAIR == HEADLINE
+
+
 def test_shipped_tokenizer_is_the_built_one():
-    assert organism_tokenizer().get_vocab() == build_tokenizer().get_vocab()
+    assert organism_tokenizer().get_vocab() == build_tokenizer(paper_pairs()).get_vocab()
 
 
 @given(task=st.sampled_from(ALL_TASKS), seed=st.integers(0, 10_000), k=st.integers(1, 10),

@@ -1,6 +1,6 @@
 """The core knows no paper: outside `icl_core/papers/`, no module of `icl_core` imports a paper's
-package, except the entry points (the CLI) and the couplings listed here with their reason, so a
-second paper is a second folder (CONTRIBUTING.md, "Adding a paper")."""
+package, except the entry points listed here with their reason (the CLI, which chooses the
+paper), so a second paper is a second folder (CONTRIBUTING.md, "Adding a paper")."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "icl_core"
 PAPERS = "icl_core.papers."
-# core module -> why it still names the paper (each one a step of issue 14 item 4 left to do)
+# entry point -> why it names the paper (a `--paper` choice would make each one a lookup)
 COUPLED = {
     "icl_core.cli.run_cmd": "entry point: runs the paper's claims and profiles",
     "icl_core.cli.inspect_cmd": "entry point: shows the paper protocol's positions beside ours",
     "icl_core.cli.models_cmd": "entry point: says what the paper's claims can measure",
     "icl_core.cli.bench_cmd": "entry point: runs the bf16 agreement study on the paper's sweeps",
-    "icl_core.organisms.mechanism": "plants a mechanism on the headline pair",
-    "icl_core.organisms.training_data": "plants it at the single positions C1 sweeps",
-    "icl_core.organisms.vocabulary": "its vocabulary covers the paper protocol's task data",
+    "icl_core.cli.organisms_cmd": "entry point: the organisms' tokenizer covers the paper's data",
     "icl_core.cli.inspect_records": "entry point: the paper protocol's positions beside ours",
 }
 

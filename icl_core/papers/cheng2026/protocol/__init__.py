@@ -8,6 +8,7 @@ from icl_core.papers.cheng2026.protocol.data import (
     PaperTask,
     paper_attribution,
     paper_example,
+    paper_pairs,
     paper_task,
     paper_task_names,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "PaperTask",
     "paper_attribution",
     "paper_example",
+    "paper_pairs",
     "paper_outcome",
     "paper_score",
     "paper_task",

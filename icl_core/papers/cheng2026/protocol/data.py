@@ -110,3 +110,16 @@ def paper_example(name: str, query_index: int = 0) -> ICLExample:
         )
     query = task.test_inputs[query_index]
     return ICLExample(name, task.demos, query, task.answer_for(query))
+
+
+def paper_pairs() -> list[tuple[str, str]]:
+    """Every (input, output) of the release's task data: each task's demos, its test inputs
+    with their answers, and each acceptable answer (input ""): what a tokenizer must cover to
+    render the paper protocol's prompts (the organisms' `build_tokenizer`)."""
+    pairs: list[tuple[str, str]] = []
+    for name in paper_task_names():
+        task = paper_task(name)
+        pairs += list(task.demos) + list(task.answers.items())
+        for options in (task.acceptable_answers or {}).values():
+            pairs += [("", y) for y in options]
+    return pairs
