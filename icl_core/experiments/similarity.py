@@ -152,11 +152,13 @@ def task_vectors(
     source: ExampleSource = SAMPLED_DEMOS,
     template: str = "paper",
     k: int = 5,
+    drop_unkept: bool = False,
 ) -> dict[str, np.ndarray]:
     """Task -> mean residual state (float64 [hidden]) at the output of block ``layer`` at the
     single position ``position``, over the task's kept prompts among ``n_prompts`` (the prompts
     of :func:`icl_core.experiments.probe_states.collect_states` for the same seed and source).
-    Raises InvalidChoiceError if a task keeps no prompt (all excluded by layout)."""
+    A task that keeps no prompt (all excluded by layout on this tokenizer) raises
+    InvalidChoiceError, or with ``drop_unkept`` is left out of the result."""
     tasks = _check_tasks(tasks)
     bank = collect_states(
         lm, tasks, n_prompts, (position,), source, k, seed, template, layers=(layer,)
@@ -165,6 +167,8 @@ def task_vectors(
     out: dict[str, np.ndarray] = {}
     for ti, t in enumerate(tasks):
         rows = X[bank.y == ti]
+        if len(rows) == 0 and drop_unkept:
+            continue
         if len(rows) == 0:
             raise InvalidChoiceError(
                 f"task {t!r}: no prompt kept out of {n_prompts} (excluded: {bank.excluded})"

@@ -107,6 +107,29 @@ def test_task_vectors(vectors, tiny_lm):
     assert all(np.array_equal(again[t], vectors[t]) for t in PAPER_TASKS[:2])
 
 
+def test_a_task_that_keeps_no_prompt_raises_or_is_dropped(tiny_lm, monkeypatch):
+    """A task whose every prompt fails layout on a tokenizer (qwen2.5 merges "." and the
+    newline after uppercase_period's answers) raises, or is left out with drop_unkept."""
+    from icl_core.experiments import similarity
+
+    real = similarity.collect_states
+
+    def without_first_task(*args, **kwargs):
+        bank = real(*args, **kwargs)
+        keep = bank.y != 0
+        bank.X = {key: x[keep] for key, x in bank.X.items()}
+        bank.y, bank.excluded = bank.y[keep], dict(bank.excluded, layout_error=3)
+        return bank
+
+    monkeypatch.setattr(similarity, "collect_states", without_first_task)
+    tasks = PAPER_TASKS[:3]
+    with pytest.raises(InvalidChoiceError, match="'uppercase': no prompt kept out of 3"):
+        task_vectors(tiny_lm, tasks, layer=2, n_prompts=3)
+    assert list(task_vectors(tiny_lm, tasks, layer=2, n_prompts=3, drop_unkept=True)) == list(
+        tasks[1:]
+    )
+
+
 def test_representation_matrix_is_centred(vectors):
     names, m = representation_similarity_matrix(vectors)
     assert names == PAPER_TASKS and m.shape == (8, 8)

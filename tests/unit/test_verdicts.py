@@ -206,6 +206,8 @@ def test_c7():
     assert V.c7(matrix_hold, sims, "m", "rigorous").status == "holds"
     swapped = [{**s, "surface": s["representation"], "representation": s["surface"]} for s in sims]
     assert V.c7(matrix_hold, swapped, "m", "rigorous").status == "refuted"
+    without_t5 = [s for s in sims if "t5" not in (s["source_task"], s["target_task"])]
+    assert "no similarities for t5" in V.c7(matrix_hold, without_t5, "m", "rigorous").figure
     few = {"t0", "t1", "t2"}  # 6 pairs, but too few tasks for a task bootstrap
     few_sims = [s for s in swapped if {s["source_task"], s["target_task"]} <= few]
     assert V.c7(matrix_hold, few_sims, "m", "rigorous").status == "inconclusive"

@@ -220,6 +220,9 @@ class ModelSuite:
 
     @functools.cached_property
     def similarity(self) -> list[dict]:
+        """C7's surface and representation similarity of every ordered pair of `matrix_tasks`
+        at the best layer, leaving out a task none of whose prompts lays out on this
+        tokenizer (C7's figure names it)."""
         from icl_core.experiments import similarity as S
 
         p, layer = self.profile, self.best_layer
@@ -229,9 +232,10 @@ class ModelSuite:
 
         def compute() -> list[dict]:
             source = example_source(self.protocol)
-            surface = S.surface_similarity_matrix(tasks, seed=p.seed, source=source)
             vectors = S.task_vectors(self.lm, tasks, layer, p.n_similarity_prompts,
-                                     seed=p.seed, source=source)  # fmt: skip
+                                     seed=p.seed, source=source, drop_unkept=True)  # fmt: skip
+            kept = [t for t in tasks if t in vectors]  # C7 names the tasks left out
+            surface = S.surface_similarity_matrix(kept, seed=p.seed, source=source)
             return S.pair_similarities(surface, S.representation_similarity_matrix(vectors))
 
         return self.stored("similarity", config, compute, code=("probes", "similarity"))

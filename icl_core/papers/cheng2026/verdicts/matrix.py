@@ -37,14 +37,18 @@ def c7(matrix: Sequence[Cell], similarities: Sequence[dict], model: str, protoco
     with a one-sided 95% percentile-bootstrap bound that resamples TASKS (a resample keeps
     every ordered pair of distinct drawn tasks): holds if the lower bound is > 0; refuted if
     the upper bound is < 0 (surface similarity predicts transfer better); no decision on fewer
-    than `C7_MIN_TASKS` tasks, where the bootstrap is too coarse for a 5% bound."""
+    than `C7_MIN_TASKS` tasks, where the bootstrap is too coarse for a 5% bound. The figure
+    names the matrix's tasks without similarities (every prompt excluded by layout)."""
     rate = {c.pair: c.rate for c in matrix if c.n}
     rows = [s for s in similarities if f"{s['source_task']}->{s['target_task']}" in rate]
     tasks = sorted({s["source_task"] for s in rows} | {s["target_task"] for s in rows})
+    with_sims = {s["source_task"] for s in similarities}
+    unlaid = sorted({t for c in matrix for t in c.pair.split("->")} - with_sims)
+    left_out = f"; no similarities for {', '.join(unlaid)}" if similarities and unlaid else ""
     if len(tasks) < C7_MIN_TASKS:
         return _verdict("C7", model, protocol, Decision(INCONCLUSIVE, f"{len(tasks)} tasks "
                         f"({len(rows)} pairs) with both a transfer rate and similarities (need >= "
-                        f"{C7_MIN_TASKS} for a task bootstrap)"))  # fmt: skip
+                        f"{C7_MIN_TASKS} for a task bootstrap){left_out}"))  # fmt: skip
     index = {t: i for i, t in enumerate(tasks)}
     src = np.array([index[s["source_task"]] for s in rows])
     tgt = np.array([index[s["target_task"]] for s in rows])
@@ -69,6 +73,7 @@ def c7(matrix: Sequence[Cell], similarities: Sequence[dict], model: str, protoco
     fig = (
         f"r(representation) - r(surface) = {observed:.2f}, one-sided 95% bounds "
         f"[{lo:.2f}, {hi:.2f}] (task bootstrap, {len(tasks)} tasks, {len(rows)} pairs)"
+        f"{left_out}"
     )
     if lo > 0:
         d = Decision(HOLDS, fig)
