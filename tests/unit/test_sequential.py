@@ -296,7 +296,7 @@ def test_worth_drawing_keeps_every_want_early_and_only_decidable_ones_late():
 
 def test_a_rule_that_cannot_decide_by_the_cap_stops_drawing_at_half_of_it():
     """One single-position cell at 14% (smollm2-135m's query_last figure) among zero cells: C1
-    needs about 900 counted trials to refute it, far beyond the `full` cap of 240. The rounds
+    needs about 900 counted trials to refute it, far beyond the `full` cap of 400. The rounds
     stop soon after FUTILE_AFTER x cap (one round later at most), inconclusive, instead of at
     the cap; the stop never turns such a run into a wrong "holds"."""
     full = get_profile("full")
