@@ -1,6 +1,8 @@
 """The command line: models list/fetch errors and inspect-prompt JSON."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -15,6 +17,17 @@ def test_models_list_json(capsys):
     assert {"smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b"} <= names
     for r in rows:
         assert {"name", "family", "n_layers", "available", "path"} <= set(r)
+
+
+def test_a_reader_closing_the_pipe_early_ends_the_command_quietly():
+    """`icl-claims models list | head -1`: no traceback, status 141 (128 + SIGPIPE)."""
+    code = "import sys; from icl_core.cli import main; sys.exit(main(['models', 'list']))"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
 
 
 def test_unknown_model_is_a_clear_error(capsys):
