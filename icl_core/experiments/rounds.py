@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from icl_core.records import TrialRecord
@@ -72,16 +72,16 @@ def worth_drawing(wants: Sequence[Want], counted: int, cap: int) -> Conditions:
     return set().union(*(w.conditions for w in kept))
 
 
-def sequential(batch: Batch, records: list[TrialRecord], pairs: Sequence[Pair], n: int,
-               cap: int, round_size: int, seed: int,
+def sequential(batch: Batch, records: list[TrialRecord], pairs: Sequence[Pair],
+               n: int | Mapping[Pair, int], cap: int, round_size: int, seed: int,
                open_of: OpenConditions) -> list[TrialRecord]:  # fmt: skip
-    """After a first batch (`records`, n trials per pair over every condition): while
+    """After a first batch (`records`, n trials drawn per pair, or `n[pair]`): while
     `open_of(records, pair)` wants undecided (position set, layer) conditions worth drawing
     (`worth_drawing`), fewer than `cap` trials of the pair count and fewer than MAX_DRAW_FACTOR x
     cap are drawn, a round of further trials on those conditions only (seeds derived from `seed` and
     `round:<round>`), sized to add about `round_size` counted trials at the pair's counted rate so
     far. Stops on outcomes: valid under anytime-valid rules only."""
-    drawn = {tuple(pair): n for pair in pairs}
+    drawn = {tuple(pair): n[pair] if isinstance(n, Mapping) else n for pair in pairs}
     for round_ in itertools.count(1):
         grew = False
         for pair in drawn:

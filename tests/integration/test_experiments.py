@@ -310,6 +310,54 @@ def test_c7_matrix_adds_the_variants_and_c10_reads_the_paper_pairs_only(tiny_lm)
     assert verdict.status == "holds", verdict.figure
 
 
+def test_c10_rounds_draw_only_its_undecided_pairs_and_c7_reads_the_fixed_matrix(
+    tiny_lm, monkeypatch
+):
+    """After the fixed-N matrix, C10's rounds draw further trials, at the best layer and with
+    fresh seeds, of the C10 pairs shown neither way while C10 is undecided; pairs already shown
+    draw nothing; C7 reads the matrix without the rounds."""
+    from icl_core.papers.cheng2026 import runner
+    from icl_core.papers.cheng2026 import suite as S
+    from icl_core.papers.cheng2026 import verdicts as V
+    from icl_core.papers.cheng2026.claims import get_claim
+    from icl_core.papers.cheng2026.profiles import get_profile
+    from icl_core.records import TrialRecord
+
+    suite = S.ModelSuite(tiny_lm, get_profile("full"))
+    tasks = ("uppercase", "repeat_word", "antonym")  # 6 ordered pairs of the paper's tasks
+    suite.__dict__["competence"] = [
+        {"task": t, "accuracy": 1.0 if t in tasks else 0.0} for t in suite.matrix_tasks
+    ]
+    suite.__dict__["best_layer"] = 1
+    suite.__dict__["similarity"] = []
+    pairs = list(itertools.permutations(tasks, 2))
+    rate = dict(zip(pairs, (0.0, 0.0, 0.2, 0.2, 0.9, 0.9), strict=True))
+
+    def trial(pair, seed, i):
+        outcome = "transfer" if i % 10 < 10 * rate[pair] else "preserve"
+        return TrialRecord("m", "f", tiny_lm.info.n_layers, "rigorous", "matrix", *pair, seed,
+                           1, "all_demo", outcome, None, "", True)  # fmt: skip
+
+    suite.__dict__["matrix"] = [trial(p, i, i) for p in pairs for i in range(15)]
+    fixed = V.c10(suite.cells(suite.matrix), "m", "rigorous", suite.c10_pairs)
+    assert fixed.status == "inconclusive", fixed.figure  # 2 of 6 shown below at n = 15
+    calls = []
+
+    def fake_run_patching(lm, cfg, store=None, progress=None):
+        calls.append(cfg)
+        return [trial(p, cfg.seed * 1000 + i, i) for p in cfg.pairs for i in range(cfg.n_trials)]
+
+    monkeypatch.setattr(runner, "run_patching", fake_run_patching)
+    verdict, rows = get_claim("C10").decide(suite, None)
+    assert verdict.status == "holds", verdict.figure  # the 0.2 pairs shown below too
+    drawn = {p for c in calls for p in c.pairs}
+    assert pairs[2] in drawn and pairs[3] in drawn and not drawn & set(pairs[:2])
+    assert all(c.conditions == (("all_demo", 1),) and c.experiment == "matrix" for c in calls)
+    assert all(c.seed != suite.profile.seed for c in calls)  # fresh seeds
+    assert len(rows) > len(suite.matrix) == 90
+    assert get_claim("C7").decide(suite, None)[1] is suite.matrix  # fixed-N: no rounds
+
+
 def test_c6_scores_rounds_of_fresh_prompts_while_undecided(tiny_lm, tmp_path, monkeypatch):
     """While C6 is undecided the fixed probes score rounds of n_probe_prompts fresh prompts
     per task, up to cap_probe_prompts held out per task; each round is a stored unit, so a

@@ -308,3 +308,38 @@ def test_a_rule_that_cannot_decide_by_the_cap_stops_drawing_at_half_of_it():
     assert statuses.count("holds") == 0
     assert np.median(counted) <= FUTILE_AFTER * full.cap_single + full.round_size
     assert np.mean([s == "inconclusive" for s in statuses]) >= 0.8
+
+
+def _c10_rule(ks, ns):
+    """C10 over pairs i = 0.. with `ks`/`ns` counted trials, every pair qualified."""
+    rows = [Cell(**{**c.__dict__, "pair": f"s{c.layer}->t{c.layer}"}) for c in _cells(ks, ns)]
+    v = V.c10(rows, "m", "rigorous", [c.pair for c in rows])
+    return v.status, {c.layer for c in v.open_cells}, v.details["projected_trials"]
+
+
+@pytest.mark.parametrize("truth,wrong", [
+    (np.r_[np.full(6, 0.5), np.zeros(6)], "holds"),  # half transfer: not a minority
+    (np.r_[np.full(7, 0.5), np.ones(5)], "refuted"),  # 7 of 12 at the margin, 5 transfer
+])  # fmt: skip
+def test_c10_errs_at_most_alpha_at_the_boundary_with_its_rounds(truth, wrong):
+    """C10 with its rounds (first 15 counted per pair, rounds of the profile's size on the
+    pairs shown neither way, up to `cap_matrix`), looking after every round."""
+    full = get_profile("full")
+    rng = np.random.default_rng(11)
+    runs = [_rounds(truth, V.MIN_MATRIX_TRIALS, full.round_size, full.cap_matrix, _c10_rule, rng)
+            for _ in range(SIMS)]  # fmt: skip
+    assert runs.count(wrong) / SIMS <= ALPHA + MC
+
+
+@pytest.mark.parametrize("truth,right", [
+    (np.r_[np.full(7, 0.2), np.full(5, 0.8)], "holds"),  # 5 of 12 transfer
+    (np.r_[np.full(6, 0.8), np.full(6, 0.1)], "refuted"),  # half transfer
+])  # fmt: skip
+def test_c10_power_at_the_full_profiles_cap(truth, right):
+    """Stated truths (claims/README.md): 12 qualified pairs, those that transfer at 80%, the
+    others at 10-20%: C10 decides the right way with power >= 80% by `cap_matrix`."""
+    full = get_profile("full")
+    rng = np.random.default_rng(12)
+    runs = [_rounds(truth, V.MIN_MATRIX_TRIALS, full.round_size, full.cap_matrix, _c10_rule, rng)
+            for _ in range(100)]  # fmt: skip
+    assert runs.count(right) / 100 >= 0.8

@@ -300,12 +300,25 @@ def test_c9_and_c10():
                                                        pair=p)])  # fmt: skip
     undecided = V.c10(one_each, "m", "rigorous")
     assert undecided.status == "inconclusive"  # n = 1 decides nothing
-    assert undecided.details["projected_trials"] == len(pairs) * (V.MIN_MATRIX_TRIALS - 1)
+    assert len(undecided.open_cells) == len(pairs)  # every pair may draw more
+    # per pair, as the rounds compare it with a pair's room: the rest of MIN_MATRIX_TRIALS
+    assert undecided.details["projected_trials"] == V.MIN_MATRIX_TRIALS - 1
     qualified = [V.pair_name(p) for p in pairs] + ["never->drawn"]
-    assert V.c10(one_each, "m", "rigorous", qualified).details["projected_trials"] == (
-        len(pairs) * (V.MIN_MATRIX_TRIALS - 1) + V.MIN_MATRIX_TRIALS
-    )
+    assert V.c10(one_each, "m", "rigorous", qualified).details["n_pairs"] == len(pairs) + 1
     assert V.c10(many, "m", "rigorous").details["projected_trials"] is None
+    # pairs at 50% point neither way: no projection, and nothing is shown at any N
+    even = cells([r for p in pairs for r in trials(3, "all_demo", 40, 80, experiment="matrix",
+                                                   pair=p)])  # fmt: skip
+    v = V.c10(even, "m", "rigorous")
+    assert v.status == "inconclusive" and v.details["projected_trials"] is None
+    # 2/15 against 50%: the exact test would show it at 0.05 / 20; the e-value needs more
+    # trials (the price of rounds that may stop on outcomes)
+    two = cells([r for p in pairs for r in trials(3, "all_demo", 2, 15, experiment="matrix",
+                                                  pair=p)])  # fmt: skip
+    assert V.c10(two, "m", "rigorous").details["n_shown_below"] == 0
+    low = cells([r for p in pairs for r in trials(3, "all_demo", 2, 40, experiment="matrix",
+                                                  pair=p)])  # fmt: skip
+    assert V.c10(low, "m", "rigorous").status == "holds"
 
 
 def _control(k, n, control="shuffled"):

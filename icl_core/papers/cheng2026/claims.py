@@ -135,11 +135,12 @@ def _c9(s: ModelSuite, pair):
 
 
 def _c10(s: ModelSuite, pair):
-    """C10 reads the pairs of the profile's matrix tasks (the paper's), not C7's variants."""
+    """C10 reads the pairs of the profile's matrix tasks (the paper's), not C7's variants,
+    with C10's own rounds (`ModelSuite.c10_matrix`)."""
     paper = {V.pair_name(pr) for pr in itertools.permutations(s.profile.matrix_tasks, 2)}
-    cells = [c for c in s.cells(s.matrix) if c.pair in paper]
-    qualified = None if s.spec.is_paper else [q for q in s.qualified_pairs if q in paper]
-    return V.c10(cells, s.model, s.protocol, qualified), s.matrix
+    cells = [c for c in s.cells(s.c10_matrix) if c.pair in paper]
+    qualified = None if s.spec.is_paper else s.c10_pairs
+    return V.c10(cells, s.model, s.protocol, qualified), s.c10_matrix
 
 
 _MATRIX_ONLY = {"ablation": "the pair matrix is measured under the rigorous and paper protocols "

@@ -87,8 +87,10 @@ class Profile:
     conditions still undecided, until `cap_*` trials count per pair (or 4 x that many are
     drawn); anytime-valid rules make stopping on outcomes valid. The
     matrix draws until V.MIN_MATRIX_TRIALS count per qualified pair or `max_matrix_draws` are
-    drawn for it (validity alone). C6's probes score rounds of `n_probe_prompts` fresh prompts
-    per task while C6 is undecided, up to `cap_probe_prompts` held out per task.
+    drawn for it (validity alone); then C10's pairs shown neither way draw rounds while C10 is
+    undecided, up to `cap_matrix` counted per pair (none at 0; anytime-valid). C6's probes
+    score rounds of `n_probe_prompts` fresh prompts per task while C6 is undecided, up to
+    `cap_probe_prompts` held out per task.
     `n_competence`: clean prompts per task that qualify pairs. `c7_variants`: tasks the
     rigorous matrix and similarity experiments add to `matrix_tasks` so that C7 has the tasks
     its power needs (SPEC 7: about 16, the paper's eight and variants); C10 reads the pairs of
@@ -114,6 +116,7 @@ class Profile:
     cap_controls: int = 0
     cap_thresholds: int = 0
     max_matrix_draws: int = 0
+    cap_matrix: int = 0
     cap_probe_prompts: int = 0
     n_competence: int = 20
     c7_variants: tuple[str, ...] = ()
@@ -144,8 +147,8 @@ PROFILES: dict[str, Profile] = {
                 n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=10,
                 tracing_tasks=("uppercase",), n_tracing=40, n_probe_prompts=40,
                 n_similarity_prompts=12, round_size=15, cap_multi=400, cap_single=400,
-                cap_controls=400, cap_thresholds=90, max_matrix_draws=30, n_competence=30,
-                cap_probe_prompts=140, c7_variants=ABLATION_TASKS),
+                cap_controls=400, cap_thresholds=90, max_matrix_draws=30, cap_matrix=150,
+                n_competence=30, cap_probe_prompts=140, c7_variants=ABLATION_TASKS),
         Profile("paper", tuple(m.name for m in PAPER_MODELS), (HEADLINE,), n_multi=50,
                 n_single=50, n_controls=50, n_thresholds=50, matrix_tasks=PAPER_TASKS,
                 n_matrix=50, tracing_tasks=("uppercase", "repeat_word", "antonym"),

@@ -5,7 +5,8 @@ stored batches (`patching.run_patching`), the rounds and their top-up rules (`ro
 
 A spec names its trial counts by profile family: `trials="multi"` reads `Profile.n_multi` for
 the first batch and `Profile.cap_multi` for the rounds' cap (the matrix: `n_matrix` draws, then
-rounds on validity alone up to `max_matrix_draws`).
+rounds on validity alone up to `max_matrix_draws`; then C10's own rounds, `c10_rounds`, up to
+`cap_matrix`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from icl_core.papers.cheng2026.design import HEADLINE, MULTI_SETS, SINGLE_SETS, 
 from icl_core.papers.cheng2026.profiles import Profile
 from icl_core.papers.cheng2026.protocol import runs as paper_runs
 from icl_core.records import TrialRecord
-from icl_core.tasks import draw_groups
+from icl_core.tasks import derive_seed, draw_groups
 
 if TYPE_CHECKING:
     from icl_core.papers.cheng2026.suite import ModelSuite
@@ -129,3 +130,29 @@ def _matrix_rounds(suite: ModelSuite, spec: PatchingSpec, batch, records) -> lis
                                         if not any(pair in u for u in grouped)]  # fmt: skip
     return rounds.until_counted(batch, records, units, p.n_matrix, V.MIN_MATRIX_TRIALS,
                                 p.max_matrix_draws, p.seed, "matrix-round")  # fmt: skip
+
+
+def c10_rounds(suite: ModelSuite) -> list[TrialRecord]:
+    """C10's rounds after the matrix (rigorous protocol): further trials of the C10 pairs
+    shown neither way while C10 is undecided (`top_up.c10`), up to `profile.cap_matrix`
+    counted per pair (none at 0), seeds derived from the profile's seed and "c10", each
+    round a stored unit of the matrix experiment. Returns the new records only. Stops on
+    outcomes: valid because C10's rule is anytime-valid; C7 (fixed-N) reads `suite.matrix`
+    without them."""
+    p = suite.profile
+    pairs = [(s, t) for s, t in (q.split("->") for q in suite.c10_pairs)]
+    if not p.cap_matrix or not pairs:
+        return []
+
+    def batch(pairs, k, seed, conditions=None) -> list[TrialRecord]:
+        cfg = PatchingConfig("matrix", tuple(pairs), ("all_demo",), (suite.best_layer,), k,
+                             seed, protocol=suite.protocol, conditions=conditions,
+                             skip_source_wrong=True)  # fmt: skip
+        return run_patching(suite.lm, cfg, suite.store, suite.progress)
+
+    first = list(suite.matrix)
+    drawn = {pair: len({r.seed for r in first if (r.source_task, r.target_task) == pair})
+             for pair in pairs}  # fmt: skip
+    records = rounds.sequential(batch, list(first), pairs, drawn, p.cap_matrix, p.round_size,
+                                derive_seed(p.seed, "c10"), top_up.c10(suite))  # fmt: skip
+    return records[len(first) :]

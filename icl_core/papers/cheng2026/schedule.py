@@ -27,7 +27,8 @@ from icl_core.progress import print_progress
 # Relative cost of a job per million parameters (from the 2026-12-02 partial full run: the
 # two sweeps dominate; the best-layer experiments are single-layer; the clean ones cheaper).
 STEP_COST = {"multi": 1.0, "single": 1.2, "at_best_layer": 0.6, "clean": 0.25}
-AT_BEST_LAYER = ("competence", "controls", "thresholds", "similarity", "matrix", "c6_probes")
+AT_BEST_LAYER = ("competence", "controls", "thresholds", "similarity", "matrix", "c10_matrix",
+                 "c6_probes")  # fmt: skip
 CLEAN = ("tracing", "noise_scale", "probes")
 
 

@@ -168,6 +168,22 @@ class ModelSuite:
         draws until enough trials count (`runner.matrix`); not run under an ablation."""
         return [] if self.spec.is_ablation else self.run(runner.matrix(self.matrix_tasks))
 
+    @property
+    def c10_pairs(self) -> list[str]:
+        """The pairs C10 tests: the qualified pairs of the profile's matrix tasks (the paper's
+        eight, not C7's variants)."""
+        tasks = set(self.profile.matrix_tasks)
+        return [q for q in self.qualified_pairs if set(q.split("->")) <= tasks]
+
+    @functools.cached_property
+    def c10_matrix(self) -> list[TrialRecord]:
+        """`matrix` and, under the rigorous protocol, C10's rounds on its undecided pairs
+        (`runner.c10_rounds`: they stop on outcomes, so C7's fixed-N rule reads `matrix`
+        alone)."""
+        if self.spec.is_paper:
+            return self.matrix
+        return self.matrix + runner.c10_rounds(self)
+
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:
         p = self.profile
@@ -292,5 +308,6 @@ class ModelSuite:
 
     def records(self) -> list[TrialRecord]:
         """Every trial record computed so far (for reports)."""
-        names = ("multi", "single", "controls", "thresholds", "matrix", "tracing")
+        matrix = "c10_matrix" if "c10_matrix" in self.__dict__ else "matrix"
+        names = ("multi", "single", "controls", "thresholds", matrix, "tracing")
         return [r for n in names if n in self.__dict__ for r in self.__dict__[n]]

@@ -98,4 +98,18 @@ def thresholds(suite: ModelSuite) -> OpenConditions:
     return open_of
 
 
+def c10(suite: ModelSuite) -> OpenConditions:
+    """A C10 pair's all_demo cell at the best layer while C10 is undecided and the pair is
+    shown neither way (`V.c10`'s open cells, over `suite.c10_pairs`)."""
+
+    def open_of(records: list[TrialRecord], pair: Pair) -> list[Want]:
+        v = V.c10(suite.cells(records), suite.model, suite.protocol, suite.c10_pairs)
+        name = V.pair_name(pair)
+        if v.status != INCONCLUSIVE or not any(c.pair == name for c in v.open_cells):
+            return []
+        return [Want(frozenset({("all_demo", suite.best_layer)}), _projected(v))]
+
+    return open_of
+
+
 OPEN = {"multi": multi, "single": single, "control": control, "thresholds": thresholds}

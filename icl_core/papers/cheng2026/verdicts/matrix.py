@@ -16,10 +16,7 @@ from icl_core.decisions import (
 )
 from icl_core.papers.cheng2026.verdicts.common import MIN_MATRIX_TRIALS, _verdict
 from icl_core.records import Cell, Verdict
-from icl_core.stats import (
-    binom_test_greater,
-    binom_test_less,
-)
+from icl_core.stats.sequential import projected_trials, rate_e_values
 
 
 def _correlation_difference(x_rep, x_surf, y) -> float:
@@ -93,36 +90,55 @@ def c7(matrix: Sequence[Cell], similarities: Sequence[dict], model: str, protoco
     )
 
 
+C10_MARGIN = 0.5  # "a pair transfers": its rate is at least this
+
+
+def _c10_projection(open_: Sequence[Cell], need: int, side: str, at: float) -> int | None:
+    """Further counted trials per pair for `need` more of the `open_` pairs to be shown on
+    `side` of C10_MARGIN at e-value `at`, each keeping its observed rate (None: fewer than
+    `need` point that way); a pair below MIN_MATRIX_TRIALS needs at least the rest of those."""
+    each = []
+    for c in open_:
+        x = projected_trials({1.0: c.k, 0.0: c.n - c.k}, C10_MARGIN, at, side)
+        if x is not None:
+            each.append(max(x, MIN_MATRIX_TRIALS - c.n))
+    return sorted(each)[need - 1] if 0 < need <= len(each) else None
+
+
 def c10(matrix: Sequence[Cell], model: str, protocol: str,
         qualified: Sequence[str] | None = None) -> Verdict:  # fmt: skip
-    """C10 (fixed N, exact): over the ordered pairs qualified before the run (`qualified`;
-    default every pair) with >= MIN_MATRIX_TRIALS counted trials, a one-sided exact binomial
-    test per pair against 50%, Bonferroni over those pairs. Holds if more than half of them are
-    shown below 50%; refuted if at least half are shown at or above 50%; else inconclusive,
-    projecting the counted trials still missing for every qualified pair to be tested (a
-    fixed-N test: none once all are)."""
+    """C10 (anytime-valid): over the m ordered pairs qualified before the run (`qualified`;
+    default every pair with a trial), a pair is shown below 50% (or at or above) when it has
+    >= MIN_MATRIX_TRIALS counted trials and its e-value for that side reaches m / alpha
+    (Bonferroni over the pairs). Holds if more than half the m pairs are shown below; refuted
+    if at least half are shown at or above; else inconclusive, open on the pairs shown neither
+    way, projecting the further counted trials per pair the nearer decision needs. A wrong
+    "holds" needs a pair at >= 50% shown below, a wrong "refuted" a pair below 50% shown
+    above: each at most alpha, whatever the stopping rule (C10's rounds stop on outcomes)."""
     rows = [c for c in matrix if c.n and (qualified is None or c.pair in qualified)]
-    tested = [c for c in rows if c.n >= MIN_MATRIX_TRIALS]
-    counted = {c.pair: c.n for c in rows}
-    missing = sum(max(0, MIN_MATRIX_TRIALS - counted.get(pair, 0))
-                  for pair in (qualified if qualified is not None else counted))  # fmt: skip
-    m = max(len(tested), 1)
-    no = [c.pair for c in tested if binom_test_less(c.k, c.n, 0.5) <= ALPHA / m]
-    yes = [c.pair for c in tested if binom_test_greater(c.k, c.n, 0.5) <= ALPHA / m]
-    point = sorted(c.pair for c in tested if c.rate >= 0.5)
     total = len(qualified) if qualified is not None else len(rows)
-    fig = (f"{len(tested)} of {total} qualified pairs with >= {MIN_MATRIX_TRIALS} counted "
-           f"trials; {len(point)} >= 50% (point): {', '.join(point) or 'none'}; shown < 50%: "
-           f"{len(no)}, shown >= 50%: {len(yes)} (exact binomial, Bonferroni over "
-           f"{len(tested)})")  # fmt: skip
+    at = max(total, 1) / ALPHA
+    no, yes, open_ = [], [], []
+    for c in rows:
+        below, above = rate_e_values(c.k, c.n, C10_MARGIN)
+        shown = c.n >= MIN_MATRIX_TRIALS
+        (no if shown and below >= at else yes if shown and above >= at else open_).append(c)
+    point = sorted(c.pair for c in rows if c.rate >= C10_MARGIN)
+    fig = (f"{len(no)} of {total} qualified pairs shown < 50%, {len(yes)} shown >= 50% (e >= "
+           f"{at:.3g} = {total} pairs / {ALPHA}, >= {MIN_MATRIX_TRIALS} counted); "
+           f"{len(point)} >= 50% (point): {', '.join(point) or 'none'}")  # fmt: skip
     if total < 2:
         d = Decision(INCONCLUSIVE, fig + ": fewer than 2 qualified pairs")
     elif len(no) > total / 2:
-        d = Decision(HOLDS, fig)
+        d = Decision(HOLDS, fig, e_values={"threshold": at})
     elif len(yes) >= total / 2:
-        d = Decision(REFUTED, fig)
+        d = Decision(REFUTED, fig, e_values={"threshold": at})
     else:
-        d = Decision(INCONCLUSIVE, fig, projected=missing or None)
-    return _verdict(
-        "C10", model, protocol, d, n_pairs=total, n_tested=len(tested), transferring=point
-    )
+        ways = [_c10_projection(open_, total // 2 + 1 - len(no), "below", at),
+                _c10_projection(open_, -(-total // 2) - len(yes), "above", at)]  # fmt: skip
+        projected = min((x for x in ways if x is not None), default=None)
+        undrawn = total - len(rows)  # qualified pairs without a counted trial point nowhere
+        d = Decision(INCONCLUSIVE, fig + f"; {len(open_) + undrawn} pairs undecided",
+                     open=tuple(open_), projected=projected)  # fmt: skip
+    return _verdict("C10", model, protocol, d, n_pairs=total, n_shown_below=len(no),
+                    n_shown_above=len(yes), transferring=point)  # fmt: skip
