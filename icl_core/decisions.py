@@ -67,7 +67,7 @@ def _threshold(cells: Sequence[Cell], margin: float, side: str, alpha: float, ch
     empty = sum(1 for o in open_ if o.n == 0)
     return Decision(INCONCLUSIVE, f"{len(open_)} of {len(cells)} cells undecided"
                     f"{f' ({empty} with no valid trial)' if empty else ''}; furthest: {c}, "
-                    f"e = {e_min:.3g} < {hold_at:.3g}: {more} needed", c, open_,
+                    f"e = {e_min:.3g} < {hold_at:.3g}: {more}", c, open_,
                     {"holds_min": e_min, "threshold": hold_at}, projected)  # fmt: skip
 
 
@@ -75,20 +75,24 @@ def _projection(open_: Sequence[Cell], margin: float, side: str, hold_at: float,
                 refute_at: float) -> tuple[int | None, str]:  # fmt: skip
     """Further counted trials an undecided rule needs if each open cell keeps its observed
     rate: where some open cell points to a refutation, the fewest any such cell needs to
-    refute; else the most any open cell needs to hold; None where a cell points neither way
-    (or has no trial). With the phrase for the verdict's reason."""
+    refute; else the most any open cell needs to hold; None where a cell has no trial or
+    points neither way (its rate so near the margin that no bet of the grid gains on either
+    side). With the phrase for the verdict's reason."""
     other = "above" if side == "below" else "below"
     counts = [{1.0: o.k, 0.0: o.n - o.k} for o in open_]
     refute = [x for x in (projected_trials(c, margin, refute_at, other) for c in counts)
               if x is not None]  # fmt: skip
     if refute:
         n = min(refute)
-        return n, f"about {n} more counted trials in the cell nearest to a refutation"
+        return n, f"about {n} more counted trials in the cell nearest to a refutation needed"
     hold = [projected_trials(c, margin, hold_at, side) for c in counts]
     if hold and None not in hold:
         n = max(hold)  # type: ignore[type-var]
-        return n, f"about {n} more counted trials"
-    return None, "more trials"
+        return n, f"about {n} more counted trials needed"
+    if any(o.n == 0 for o in open_):
+        return None, "more trials needed"
+    return None, ("no projection: an open cell's rate is so near the margin that no bet of the "
+                  "e-value gains either way (it may stay undecided at any N)")  # fmt: skip
 
 
 def at_most(cells: Sequence[Cell], margin: float, alpha: float = ALPHA, choices: int = 1,

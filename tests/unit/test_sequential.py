@@ -58,6 +58,8 @@ def test_an_undecided_rule_projects_towards_where_its_data_point():
     held = at_most([cell(0, 20), cell(1, 30, 1)], 0.1)
     assert held.projected is not None and held.projected > d.projected
     assert at_most([cell(0, 0), cell(1, 30, 1)], 0.1).projected is None  # no trial: unknown
+    near = at_most([cell(14, 129), cell(0, 30, 1)], 0.1)  # 10.9% against 10%: no bet gains
+    assert near.projected is None and "undecided at any N" in near.reason
 
 
 def _sup_crosses(xs: np.ndarray, m: float, level: float, side: str) -> np.ndarray:
