@@ -68,6 +68,20 @@ def test_c2():
     assert V.c2(cells(_multi(5, 0, n=6)), "m", "rigorous").status == "inconclusive"
 
 
+def test_c2_projects_toward_a_refutation_where_every_open_layer_points_to_one():
+    """Every layer near 40% all_demo (smollm2-135m's headline curve): not yet shown below 50%
+    at 2 / alpha, but each layer points there, so the projection is the trials to refute (the
+    rounds go on instead of stopping at half the cap); a layer at 50% points neither way."""
+    low = V.c2(cells(_multi(16, 0, n=40, best=3)), "m", "rigorous")  # best 40%, others lower
+    assert low.status == "inconclusive" and "toward a refutation" in low.figure
+    need = low.details["projected_trials"]
+    assert need is not None and need > 0
+    n = 40 + need
+    assert V.c2(cells(_multi(int(0.4 * n), 0, n=n, best=3)), "m", "rigorous").status == "refuted"
+    even = V.c2(cells(_multi(20, 0, n=40, best=3)), "m", "rigorous")  # the best layer at 50%
+    assert "toward a refutation" not in even.figure
+
+
 def test_c1_matched_comparison():
     multi = cells(_multi(38, 0))
     zero = cells([r for L in range(10) for r in trials(L, "last_demo_token", 0, 40,

@@ -66,13 +66,34 @@ def c2(multi: Sequence[Cell], model: str, protocol: str, pair=HEADLINE) -> Verdi
                        f"input_only above {ZERO_MARGIN:.0%}); weakest e = {weakest[4]:.3g}",
                        d, e_values={"refute_min": weakest[4], "threshold": refute_at})  # fmt: skip
     else:
-        need = projected_trials({1.0: d.k, 0.0: d.n - d.k}, HIGH_TRANSFER, hold_at, "above")
+        need = _c2_refutation_projection(demo, inputs, open_, refute_at)
+        toward = "a refutation" if need is not None else "holding"
+        if need is None:
+            need = projected_trials({1.0: d.k, 0.0: d.n - d.k}, HIGH_TRANSFER, hold_at, "above")
+        more = f", about {need} more counted trials toward {toward}" if need is not None else ""
         dec = Decision(INCONCLUSIVE, fig + f"; {len(open_) // 2 or len(open_)} layer(s) "
-                       "undecided" + (f", about {need} more counted trials" if need else ""),
-                       d, tuple(open_), {"holds": best[3], "threshold": hold_at},
-                       need)  # fmt: skip
+                       f"undecided{more}", d, tuple(open_),
+                       {"holds": best[3], "threshold": hold_at}, need)  # fmt: skip
     return _verdict("C2", model, protocol, dec, best_layer=L, rate=d.rate, k=d.k, n=d.n,
                     ci=[d.ci_low, d.ci_high])  # fmt: skip
+
+
+def _c2_refutation_projection(demo: dict[int, Cell], inputs: dict[int, Cell],
+                              open_: Sequence[Cell], refute_at: float) -> int | None:  # fmt: skip
+    """C2's further counted trials to refutation where every open layer points to one (its
+    all_demo below 50% or its input_only above 10%, each keeping its observed rate): the most
+    any open layer needs; None where some open layer points neither way."""
+    needs = []
+    for L in sorted({c.layer for c in open_}):
+        sides = [(demo[L], HIGH_TRANSFER, "below")]
+        if L in inputs:
+            sides.append((inputs[L], ZERO_MARGIN, "above"))
+        ways = [projected_trials({1.0: c.k, 0.0: c.n - c.k}, m, refute_at, side)
+                for c, m, side in sides]  # fmt: skip
+        if all(x is None for x in ways):
+            return None
+        needs.append(min(x for x in ways if x is not None))
+    return max(needs) if needs else None
 
 
 def transfer_gate(multi: Sequence[Cell], pair: str) -> str:
