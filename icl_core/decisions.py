@@ -30,7 +30,7 @@ class Decision:
     deciding); `open`: cells whose e-values reached neither threshold (where more trials
     help); `e_values`: the deciding e-values by name; `projected`: further counted trials the
     slowest open cell needs at its observed rate (None: unknown, or the data point the other
-    way)."""
+    way); `toward`: the status that projection leads to (HOLDS or REFUTED; None: unknown)."""
 
     status: str
     reason: str
@@ -38,6 +38,7 @@ class Decision:
     open: tuple[Cell, ...] = ()
     e_values: dict[str, float] = field(default_factory=dict)
     projected: int | None = None
+    toward: str | None = None
 
 
 def _threshold(cells: Sequence[Cell], margin: float, side: str, alpha: float, choices: int,
@@ -63,36 +64,37 @@ def _threshold(cells: Sequence[Cell], margin: float, side: str, alpha: float, ch
         return Decision(HOLDS, f"every one of {len(cells)} cells is {word} {margin:.0%}: the "
                         f"smallest e-value is {e_min:.3g} >= {hold_at:.3g} at {c}", c,
                         e_values={"holds_min": e_min, "threshold": hold_at})  # fmt: skip
-    projected, more = _projection(open_, margin, side, hold_at, refute_at)
+    projected, more, toward = _projection(open_, margin, side, hold_at, refute_at)
     empty = sum(1 for o in open_ if o.n == 0)
     return Decision(INCONCLUSIVE, f"{len(open_)} of {len(cells)} cells undecided"
                     f"{f' ({empty} with no valid trial)' if empty else ''}; furthest: {c}, "
                     f"e = {e_min:.3g} < {hold_at:.3g}: {more}", c, open_,
-                    {"holds_min": e_min, "threshold": hold_at}, projected)  # fmt: skip
+                    {"holds_min": e_min, "threshold": hold_at}, projected, toward)  # fmt: skip
 
 
 def _projection(open_: Sequence[Cell], margin: float, side: str, hold_at: float,
-                refute_at: float) -> tuple[int | None, str]:  # fmt: skip
+                refute_at: float) -> tuple[int | None, str, str | None]:  # fmt: skip
     """Further counted trials an undecided rule needs if each open cell keeps its observed
     rate: where some open cell points to a refutation, the fewest any such cell needs to
     refute; else the most any open cell needs to hold; None where a cell has no trial or
     points neither way (its rate so near the margin that no bet of the grid gains on either
-    side). With the phrase for the verdict's reason."""
+    side). With the phrase for the verdict's reason and the status it leads to."""
     other = "above" if side == "below" else "below"
     counts = [{1.0: o.k, 0.0: o.n - o.k} for o in open_]
     refute = [x for x in (projected_trials(c, margin, refute_at, other) for c in counts)
               if x is not None]  # fmt: skip
     if refute:
         n = min(refute)
-        return n, f"about {n} more counted trials in the cell nearest to a refutation needed"
+        phrase = f"about {n} more counted trials in the cell nearest to a refutation needed"
+        return n, phrase, REFUTED
     hold = [projected_trials(c, margin, hold_at, side) for c in counts]
     if hold and None not in hold:
         n = max(hold)  # type: ignore[type-var]
-        return n, f"about {n} more counted trials needed"
+        return n, f"about {n} more counted trials needed", HOLDS
     if any(o.n == 0 for o in open_):
-        return None, "more trials needed"
+        return None, "more trials needed", None
     return None, ("no projection: an open cell's rate is so near the margin that no bet of the "
-                  "e-value gains either way (it may stay undecided at any N)")  # fmt: skip
+                  "e-value gains either way (it may stay undecided at any N)"), None  # fmt: skip
 
 
 def at_most(cells: Sequence[Cell], margin: float, alpha: float = ALPHA, choices: int = 1,
@@ -109,16 +111,26 @@ def at_least(cells: Sequence[Cell], threshold: float, alpha: float = ALPHA, choi
 
 def combine(*decisions: Decision) -> Decision:
     """A conjunction: holds iff every part holds; refuted iff a part is refuted; else
-    inconclusive (the first undecided part, with every part's open cells). Valid at alpha only
-    if each part was built with `parts=len(decisions)` (its refutation at alpha / parts)."""
+    inconclusive (the first undecided part, with every part's open cells), projecting the
+    fewest trials any undecided part needs toward a refutation (one refuted part refutes the
+    whole), else the most every undecided part needs to hold (None if one is unknown). Valid
+    at alpha only if each part was built with `parts=len(decisions)` (its refutation at
+    alpha / parts)."""
     for d in decisions:
         if d.status == REFUTED:
             return d
     open_ = tuple(c for d in decisions for c in d.open)
-    for d in decisions:
-        if d.status == INCONCLUSIVE:
-            projected = [x.projected for x in decisions if x.status == INCONCLUSIVE]
+    undecided = [x for x in decisions if x.status == INCONCLUSIVE]
+    if undecided:
+        d = undecided[0]
+        refuting = [x.projected for x in undecided
+                    if x.toward == REFUTED and x.projected is not None]  # fmt: skip
+        if refuting:
+            worst, toward = min(refuting), REFUTED
+        else:
+            projected = [x.projected for x in undecided]
             worst = None if None in projected else max(projected)  # type: ignore[type-var]
-            return Decision(INCONCLUSIVE, d.reason, d.worst, open_, d.e_values, worst)
+            toward = None if worst is None else HOLDS
+        return Decision(INCONCLUSIVE, d.reason, d.worst, open_, d.e_values, worst, toward)
     return Decision(HOLDS, "; ".join(d.reason for d in decisions),
                     decisions[0].worst if decisions else None)  # fmt: skip

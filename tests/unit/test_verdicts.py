@@ -295,6 +295,21 @@ def test_c8():
     assert verdict(_thresholds(lambda k, n: 0, (0, 0, 0, 56), n=8)) == "inconclusive"
 
 
+def test_c8_projects_the_part_that_refutes_it():
+    """A conjunction refuted by any one part projects that part's trials: gemma3-270m's C8
+    had one last-3-lines cell at 8/28 against 10% (about 30 more to refute) while the paired
+    part (b) projected nothing, and the whole projected None, so its rounds stopped."""
+    from icl_core.decisions import REFUTED, Decision, combine
+
+    few = at_most(cells(trials(0, "output_lines@last3", 8, 28)), 0.1, parts=3)
+    assert few.toward == REFUTED and few.projected
+    unknown = Decision(INCONCLUSIVE, "(b) undecided")
+    both = combine(few, unknown)
+    assert both.projected == few.projected and both.toward == REFUTED
+    held = at_most(cells(trials(0, "output_lines@last3", 0, 20)), 0.1, parts=3)
+    assert held.toward == HOLDS and combine(held, unknown).projected is None
+
+
 def test_c9_and_c10():
     ok = cells([r for c in design.CONTROLS
                 for r in trials(3, "all_demo", 0, 40, experiment="controls",

@@ -66,14 +66,15 @@ def c2(multi: Sequence[Cell], model: str, protocol: str, pair=HEADLINE) -> Verdi
                        f"input_only above {ZERO_MARGIN:.0%}); weakest e = {weakest[4]:.3g}",
                        d, e_values={"refute_min": weakest[4], "threshold": refute_at})  # fmt: skip
     else:
-        need = _c2_refutation_projection(demo, inputs, open_, refute_at)
-        toward = "a refutation" if need is not None else "holding"
+        need, toward = _c2_refutation_projection(demo, inputs, open_, refute_at), REFUTED
         if need is None:
             need = projected_trials({1.0: d.k, 0.0: d.n - d.k}, HIGH_TRANSFER, hold_at, "above")
-        more = f", about {need} more counted trials toward {toward}" if need is not None else ""
+            toward = HOLDS if need is not None else None
+        word = {REFUTED: "a refutation", HOLDS: "holding"}.get(toward or "")
+        more = f", about {need} more counted trials toward {word}" if need is not None else ""
         dec = Decision(INCONCLUSIVE, fig + f"; {len(open_) // 2 or len(open_)} layer(s) "
                        f"undecided{more}", d, tuple(open_),
-                       {"holds": best[3], "threshold": hold_at}, need)  # fmt: skip
+                       {"holds": best[3], "threshold": hold_at}, need, toward)  # fmt: skip
     return _verdict("C2", model, protocol, dec, best_layer=L, rate=d.rate, k=d.k, n=d.n,
                     ci=[d.ci_low, d.ci_high])  # fmt: skip
 
