@@ -97,18 +97,6 @@ def rate(k: int, n: int, conf: float = 0.95, method: str = "wilson") -> Rate:
     return Rate(k=k, n=n, rate=k / n, ci_low=lo, ci_high=hi, method=method, conf=float(conf))
 
 
-def binom_test_greater(k: int, n: int, p0: float) -> float:
-    """Exact one-sided p-value of H1: p > p0, i.e. P(X >= k | n, p0)."""
-    k, n = check_counts(k, n)
-    return float(_st.binomtest(k, n, check_prob(p0, "p0"), alternative="greater").pvalue)
-
-
-def binom_test_less(k: int, n: int, p0: float) -> float:
-    """Exact one-sided p-value of H1: p < p0, i.e. P(X <= k | n, p0)."""
-    k, n = check_counts(k, n)
-    return float(_st.binomtest(k, n, check_prob(p0, "p0"), alternative="less").pvalue)
-
-
 @dataclass(frozen=True)
 class Equivalence:
     """Equivalence of a rate to zero: holds iff the one-sided upper bound <= margin."""

@@ -17,8 +17,6 @@ from icl_core.errors import InvalidChoiceError
 from icl_core.stats import (
     ArgmaxResult,
     Rate,
-    binom_test_greater,
-    binom_test_less,
     bootstrap_argmax,
     bootstrap_ci,
     clopper_pearson_interval,
@@ -117,13 +115,6 @@ def test_clopper_pearson_upper_is_exact():
     for k, n in [(0, 50), (3, 50), (10, 28), (49, 50)]:
         u = clopper_pearson_upper(k, n, 0.95)
         assert sps.binom.cdf(k, n, u) == pytest.approx(0.05, abs=1e-9)
-
-
-def test_binomial_tests_match_scipy():
-    for k, n in [(0, 10), (3, 10), (10, 10), (48, 50)]:
-        for p0 in (0.0, 0.1, 0.5, 0.9, 1.0):
-            assert binom_test_greater(k, n, p0) == pytest.approx(sps.binom.sf(k - 1, n, p0))
-            assert binom_test_less(k, n, p0) == pytest.approx(sps.binom.cdf(k, n, p0))
 
 
 # ---------------------------------------------------------------- properties of intervals
@@ -475,8 +466,6 @@ def test_other_bad_input():
         rate(3, 10, method="agresti")
     with pytest.raises(InvalidChoiceError, match="side"):
         wilson_bound(3, 10, side="both")
-    with pytest.raises(InvalidChoiceError, match="p0"):
-        binom_test_greater(3, 10, 1.5)
     with pytest.raises(InvalidChoiceError, match="margin"):
         tost_zero(0, 10, margin=0.0)
     with pytest.raises(InvalidChoiceError, match="alpha"):
