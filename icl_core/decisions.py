@@ -111,9 +111,10 @@ def at_least(cells: Sequence[Cell], threshold: float, alpha: float = ALPHA, choi
 
 def combine(*decisions: Decision) -> Decision:
     """A conjunction: holds iff every part holds; refuted iff a part is refuted; else
-    inconclusive (the first undecided part, with every part's open cells), projecting the
-    fewest trials any undecided part needs toward a refutation (one refuted part refutes the
-    whole), else the most every undecided part needs to hold (None if one is unknown). Valid
+    inconclusive (every part's open cells), projecting the fewest trials any undecided part
+    needs toward a refutation (one refuted part refutes the whole; that part's reason), else
+    the most every undecided part needs to hold (None if one is unknown; the first undecided
+    part's reason). Valid
     at alpha only if each part was built with `parts=len(decisions)` (its refutation at
     alpha / parts)."""
     for d in decisions:
@@ -123,10 +124,10 @@ def combine(*decisions: Decision) -> Decision:
     undecided = [x for x in decisions if x.status == INCONCLUSIVE]
     if undecided:
         d = undecided[0]
-        refuting = [x.projected for x in undecided
-                    if x.toward == REFUTED and x.projected is not None]  # fmt: skip
-        if refuting:
-            worst, toward = min(refuting), REFUTED
+        refuting = [x for x in undecided if x.toward == REFUTED and x.projected is not None]
+        if refuting:  # the reason of the part nearest to refuting the whole
+            d = min(refuting, key=lambda x: x.projected)  # type: ignore[arg-type, return-value]
+            worst, toward = d.projected, REFUTED
         else:
             projected = [x.projected for x in undecided]
             worst = None if None in projected else max(projected)  # type: ignore[type-var]

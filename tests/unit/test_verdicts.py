@@ -304,8 +304,9 @@ def test_c8_projects_the_part_that_refutes_it():
     few = at_most(cells(trials(0, "output_lines@last3", 8, 28)), 0.1, parts=3)
     assert few.toward == REFUTED and few.projected
     unknown = Decision(INCONCLUSIVE, "(b) undecided")
-    both = combine(few, unknown)
+    both = combine(unknown, few)
     assert both.projected == few.projected and both.toward == REFUTED
+    assert both.reason == few.reason  # the reason of the part that projection follows
     held = at_most(cells(trials(0, "output_lines@last3", 0, 20)), 0.1, parts=3)
     assert held.toward == HOLDS and combine(held, unknown).projected is None
 
