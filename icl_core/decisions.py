@@ -114,9 +114,8 @@ def combine(*decisions: Decision) -> Decision:
     inconclusive (every part's open cells), projecting the fewest trials any undecided part
     needs toward a refutation (one refuted part refutes the whole; that part's reason), else
     the most every undecided part needs to hold (None if one is unknown; the first undecided
-    part's reason). Valid
-    at alpha only if each part was built with `parts=len(decisions)` (its refutation at
-    alpha / parts)."""
+    part's reason). Valid at alpha only if each part was built with `parts=len(decisions)`
+    (its refutation at alpha / parts)."""
     for d in decisions:
         if d.status == REFUTED:
             return d
