@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from icl_core.records import Cell
-from icl_core.stats.sequential import projected_trials, rate_e_values
+from icl_core.stats.sequential import rate_e_values, rate_projected_trials
 
 HOLDS, REFUTED, INCONCLUSIVE = "holds", "refuted", "inconclusive"
 ALPHA = 0.05
@@ -80,14 +80,13 @@ def _projection(open_: Sequence[Cell], margin: float, side: str, hold_at: float,
     points neither way (its rate so near the margin that no bet of the grid gains on either
     side). With the phrase for the verdict's reason and the status it leads to."""
     other = "above" if side == "below" else "below"
-    counts = [{1.0: o.k, 0.0: o.n - o.k} for o in open_]
-    refute = [x for x in (projected_trials(c, margin, refute_at, other) for c in counts)
-              if x is not None]  # fmt: skip
+    refute = [x for x in (rate_projected_trials(o.k, o.n, margin, refute_at, other)
+                          for o in open_) if x is not None]  # fmt: skip
     if refute:
         n = min(refute)
         phrase = f"about {n} more counted trials in the cell nearest to a refutation needed"
         return n, phrase, REFUTED
-    hold = [projected_trials(c, margin, hold_at, side) for c in counts]
+    hold = [rate_projected_trials(o.k, o.n, margin, hold_at, side) for o in open_]
     if hold and None not in hold:
         n = max(hold)  # type: ignore[type-var]
         return n, f"about {n} more counted trials needed", HOLDS

@@ -113,3 +113,10 @@ def projected_trials(
         need = max(0, math.ceil((math.log(target / w) - log_k) / growth))
         best = need if best is None else min(best, need)
     return best
+
+
+def rate_projected_trials(k: int, n: int, m: float, target: float, direction: str) -> int | None:
+    """`projected_trials` for a Bernoulli rate with k successes in n trials."""
+    if not 0 <= k <= n:
+        raise InvalidChoiceError(f"need 0 <= k <= n, got k={k}, n={n}")
+    return projected_trials({1.0: k, 0.0: n - k}, m, target, direction)

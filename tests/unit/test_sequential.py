@@ -15,7 +15,13 @@ from icl_core.experiments.rounds import FUTILE_AFTER, Want, worth_drawing
 from icl_core.papers.cheng2026 import verdicts as V
 from icl_core.papers.cheng2026.profiles import get_profile
 from icl_core.records import Cell, TrialRecord
-from icl_core.stats.sequential import e_above, e_below, projected_trials, rate_e_values
+from icl_core.stats.sequential import (
+    e_above,
+    e_below,
+    projected_trials,
+    rate_e_values,
+    rate_projected_trials,
+)
 
 SIMS = 400
 # one-sided 99.9% Monte Carlo allowance over SIMS runs at rate alpha
@@ -47,6 +53,11 @@ def test_projection():
     assert projected_trials({1.0: 0, 0.0: 10}, 0.1, 20, "below") > 10
     assert projected_trials({1.0: 5, 0.0: 5}, 0.1, 20, "below") is None  # wrong side
     assert projected_trials({1.0: 0, 0.0: 60}, 0.1, 20, "below") == 0
+    assert rate_projected_trials(0, 10, 0.1, 20, "below") == projected_trials(
+        {1.0: 0, 0.0: 10}, 0.1, 20, "below"
+    )
+    with pytest.raises(InvalidChoiceError):
+        rate_projected_trials(3, 2, 0.1, 20, "below")
 
 
 def test_an_undecided_rule_projects_towards_where_its_data_point():

@@ -97,15 +97,8 @@ def run(suite: ModelSuite, spec: PatchingSpec) -> list[TrialRecord]:
     if suite.spec.is_paper:
         return paper_runs.patching(suite, spec.experiment, spec.pairs, spec.sets, layers, n,
                                    spec.control)  # fmt: skip
-    shared = spec.stop == "matrix"
-
-    def batch(pairs, k, seed, conditions=None) -> list[TrialRecord]:
-        cfg = PatchingConfig(spec.experiment, tuple(pairs), spec.sets, layers, k, seed,
-                             control=spec.control, protocol=suite.protocol,
-                             conditions=conditions, skip_source_wrong=conditions is not None,
-                             shared_draws=shared)  # fmt: skip
-        return run_patching(suite.lm, cfg, suite.store, suite.progress)
-
+    batch = _batch(suite, spec.experiment, spec.sets, layers, spec.control,
+                   shared=spec.stop == "matrix")  # fmt: skip
     records = batch(spec.pairs, n, p.seed)
     if spec.stop == "matrix":
         return _matrix_rounds(suite, spec, batch, records)
@@ -114,6 +107,22 @@ def run(suite: ModelSuite, spec: PatchingSpec) -> list[TrialRecord]:
     open_of = top_up.OPEN[spec.stop](suite)
     cap = getattr(p, f"cap_{spec.trials}")
     return rounds.sequential(batch, records, spec.pairs, n, cap, p.round_size, p.seed, open_of)
+
+
+def _batch(suite: ModelSuite, experiment: str, sets: tuple[str, ...],
+           layers: tuple[int, ...] | None, control: str = "",
+           shared: bool = False) -> rounds.Batch:  # fmt: skip
+    """A stored batch of `experiment` on the suite's model (`rounds.Batch`): a round that names
+    its conditions skips trials whose clean source is wrong (they cannot count)."""
+
+    def batch(pairs, k, seed, conditions=None) -> list[TrialRecord]:
+        cfg = PatchingConfig(experiment, tuple(pairs), sets, layers, k, seed, control=control,
+                             protocol=suite.protocol, conditions=conditions,
+                             skip_source_wrong=conditions is not None,
+                             shared_draws=shared)  # fmt: skip
+        return run_patching(suite.lm, cfg, suite.store, suite.progress)
+
+    return batch
 
 
 def _matrix_rounds(suite: ModelSuite, spec: PatchingSpec, batch, records) -> list[TrialRecord]:
@@ -140,16 +149,10 @@ def c10_rounds(suite: ModelSuite) -> list[TrialRecord]:
     outcomes: valid because C10's rule is anytime-valid; C7 (fixed-N) reads `suite.matrix`
     without them."""
     p = suite.profile
-    pairs = [(s, t) for s, t in (q.split("->") for q in suite.c10_pairs)]
+    pairs = [tuple(q.split("->")) for q in suite.c10_pairs]
     if not p.cap_matrix or not pairs:
         return []
-
-    def batch(pairs, k, seed, conditions=None) -> list[TrialRecord]:
-        cfg = PatchingConfig("matrix", tuple(pairs), ("all_demo",), (suite.best_layer,), k,
-                             seed, protocol=suite.protocol, conditions=conditions,
-                             skip_source_wrong=True)  # fmt: skip
-        return run_patching(suite.lm, cfg, suite.store, suite.progress)
-
+    batch = _batch(suite, "matrix", ("all_demo",), (suite.best_layer,))
     first = list(suite.matrix)
     drawn = {pair: len({r.seed for r in first if (r.source_task, r.target_task) == pair})
              for pair in pairs}  # fmt: skip

@@ -16,7 +16,7 @@ from icl_core.decisions import (
 )
 from icl_core.papers.cheng2026.verdicts.common import MIN_MATRIX_TRIALS, _verdict
 from icl_core.records import Cell, Verdict
-from icl_core.stats.sequential import projected_trials, rate_e_values
+from icl_core.stats.sequential import rate_e_values, rate_projected_trials
 
 
 def _correlation_difference(x_rep, x_surf, y) -> float:
@@ -99,7 +99,7 @@ def _c10_projection(open_: Sequence[Cell], need: int, side: str, at: float) -> i
     `need` point that way); a pair below MIN_MATRIX_TRIALS needs at least the rest of those."""
     each = []
     for c in open_:
-        x = projected_trials({1.0: c.k, 0.0: c.n - c.k}, C10_MARGIN, at, side)
+        x = rate_projected_trials(c.k, c.n, C10_MARGIN, at, side)
         if x is not None:
             each.append(max(x, MIN_MATRIX_TRIALS - c.n))
     return sorted(each)[need - 1] if 0 < need <= len(each) else None

@@ -32,7 +32,7 @@ from icl_core.papers.cheng2026.verdicts.common import (
     pair_name,
 )
 from icl_core.records import Cell, TrialRecord, Verdict
-from icl_core.stats.sequential import e_above, e_below, projected_trials, rate_e_values
+from icl_core.stats.sequential import e_above, e_below, rate_e_values, rate_projected_trials
 
 
 def c2(multi: Sequence[Cell], model: str, protocol: str, pair=HEADLINE) -> Verdict:
@@ -68,7 +68,7 @@ def c2(multi: Sequence[Cell], model: str, protocol: str, pair=HEADLINE) -> Verdi
     else:
         need, toward = _c2_refutation_projection(demo, inputs, open_, refute_at), REFUTED
         if need is None:
-            need = projected_trials({1.0: d.k, 0.0: d.n - d.k}, HIGH_TRANSFER, hold_at, "above")
+            need = rate_projected_trials(d.k, d.n, HIGH_TRANSFER, hold_at, "above")
             toward = HOLDS if need is not None else None
         word = {REFUTED: "a refutation", HOLDS: "holding"}.get(toward or "")
         more = f", about {need} more counted trials toward {word}" if need is not None else ""
@@ -89,8 +89,7 @@ def _c2_refutation_projection(demo: dict[int, Cell], inputs: dict[int, Cell],
         sides = [(demo[L], HIGH_TRANSFER, "below")]
         if L in inputs:
             sides.append((inputs[L], ZERO_MARGIN, "above"))
-        ways = [projected_trials({1.0: c.k, 0.0: c.n - c.k}, m, refute_at, side)
-                for c, m, side in sides]  # fmt: skip
+        ways = [rate_projected_trials(c.k, c.n, m, refute_at, side) for c, m, side in sides]
         if all(x is None for x in ways):
             return None
         needs.append(min(x for x in ways if x is not None))
@@ -116,8 +115,8 @@ def _gate_projection(multi: Sequence[Cell], pair: str) -> int | None:
     """Further counted all_demo trials for `pair`'s `transfer_gate` to hold, at the observed
     rate of its most promising layer (None: no layer points above 10%)."""
     cells = _select(multi, pair=pair, position_set="all_demo")
-    needs = [projected_trials({1.0: c.k, 0.0: c.n - c.k}, ZERO_MARGIN, len(cells) / ALPHA,
-                              "above") for c in cells]  # fmt: skip
+    needs = [rate_projected_trials(c.k, c.n, ZERO_MARGIN, len(cells) / ALPHA, "above")
+             for c in cells]  # fmt: skip
     return min((x for x in needs if x is not None), default=None)
 
 
