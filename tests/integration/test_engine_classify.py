@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from icl_core import engine, forced_scoring
-from icl_core.bench import MULTI_SETS
 from icl_core.engine import PromptEdit, generate
 from icl_core.errors import InvalidChoiceError
 from icl_core.models import acquire
 from icl_core.models.registry import REGISTRY, get_spec
+from icl_core.papers.cheng2026.design import MULTI_SETS
 from icl_core.prompts import map_positions
 from icl_core.replay import clean_prefill
 from icl_core.tasks import sample_pair
