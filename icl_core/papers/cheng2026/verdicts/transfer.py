@@ -39,7 +39,8 @@ def c2(multi: Sequence[Cell], model: str, protocol: str, pair=HEADLINE) -> Verdi
     """C2: holds if at some layer L all_demo transfer is >= 50% and input_only <= 10% (each
     e-value >= n_layers / alpha: Bonferroni over the layer choice); refuted if at every layer
     all_demo is shown < 50% or input_only > 10% (each at 2 / alpha, intersection over layers).
-    Open: both cells of every layer that is neither."""
+    Open: both cells of every layer that is neither. The figure names the layer nearest to
+    holding (largest holds e-value), not `ModelSuite.best_layer` (the all_demo argmax)."""
     name = pair_name(pair)
     demo, inputs = _by_layer(multi, name, "all_demo"), _by_layer(multi, name, "input_only")
     layers = sorted(demo)
@@ -56,8 +57,8 @@ def c2(multi: Sequence[Cell], model: str, protocol: str, pair=HEADLINE) -> Verdi
             open_ += [d] + ([i] if i else [])
     best = max(rows, key=lambda r: (r[3], r[1].rate))
     L, d, i = best[0], best[1], best[2]
-    fig = (f"{name}: best layer {L}: all_demo {d}, input_only {i if i else 'not measured'}; "
-           f"e = {best[3]:.3g} (needs {hold_at:.3g})")  # fmt: skip
+    fig = (f"{name}: layer {L}, the nearest to holding: all_demo {d}, input_only "
+           f"{i if i else 'not measured'}; e = {best[3]:.3g} (needs {hold_at:.3g})")  # fmt: skip
     if best[3] >= hold_at:
         dec = Decision(HOLDS, fig, d, e_values={"holds": best[3], "threshold": hold_at})
     elif all(r[4] >= refute_at for r in rows):
