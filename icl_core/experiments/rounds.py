@@ -30,9 +30,9 @@ FUTILE_AFTER = 0.5  # the fraction of its cap a pair counts before a rule may be
 
 def counted_trials(records: list[TrialRecord], pair: Pair) -> int:
     """Trials (distinct seeds) of `pair` that count under the rigorous protocol: not excluded
-    and clean source answered correctly (SPEC 5.4)."""
+    and clean source answered correctly where there is one (SPEC 5.4; `trial_counts`)."""
     return len({r.seed for r in records if (r.source_task, r.target_task) == pair
-                and not r.excluded and r.source_clean_correct})  # fmt: skip
+                and not r.excluded and r.source_clean_correct is not False})  # fmt: skip
 
 
 def trial_counts(records: list[TrialRecord]) -> dict[str, int]:

@@ -64,8 +64,10 @@ def stored_noise_scale(lm: LoadedModel, store, seed: int) -> list[float]:
 
 @dataclass(frozen=True)
 class TracingConfig:
-    """Noise at `position_sets` x `layers` (None = all) of `n_trials` prompts per task.
-    `sigmas`: absolute noise std per layer; if None, sigma_factor x layer_noise_scale."""
+    """Noise at `position_sets` x `layers` (None = all) of `n_trials` prompts per task, or at
+    `conditions` ((position set, layer) pairs) where given (a later round's undecided cells).
+    The noise std is `absolute_sigma`, else sigma_factor x layer_noise_scale measured with
+    `scale_seed` (None: `seed`; a round keeps its first run's scale)."""
 
     tasks: tuple[str, ...]
     position_sets: tuple[str, ...]
@@ -78,11 +80,14 @@ class TracingConfig:
     template: str = "paper"
     protocol: str = "rigorous"
     experiment: str = "tracing"
+    conditions: tuple[tuple[str, int], ...] | None = None
+    scale_seed: int | None = None
 
     def unit(self, task: str) -> dict:
+        """The store-key config of `task`'s unit (the optional round fields only when set)."""
         d = asdict(self)
         d["tasks"] = [task]
-        return d
+        return {k: v for k, v in d.items() if v is not None or k not in _ROUND_FIELDS}
 
     def sigma(self, scale: Sequence[float], layer: int) -> float:
         """The noise std at `layer`: `absolute_sigma`, else sigma_factor x scale[layer]."""
@@ -97,11 +102,15 @@ class TracingConfig:
         return f"sigma={self.sigma_factor:g}std"
 
 
+_ROUND_FIELDS = ("conditions", "scale_seed")
+
+
 def run_task(
     lm: LoadedModel, cfg: TracingConfig, task: str, scale: list[float]
 ) -> list[TrialRecord]:
     """Every trial of one task under every (position set, layer) of `cfg`."""
     layers = cfg.layers if cfg.layers is not None else tuple(range(lm.info.n_layers))
+    conds = list(cfg.conditions or ((ps, layer) for ps in cfg.position_sets for layer in layers))
     info = lm.info
     records = []
     for i in range(cfg.n_trials):
@@ -110,7 +119,6 @@ def run_task(
         base = dict(model=info.name, family=info.family, n_layers=info.n_layers,
                     protocol=cfg.protocol, experiment=cfg.experiment, source_task="noise",
                     target_task=task, seed=seed, condition=cfg.condition)  # fmt: skip
-        conds = [(ps, layer) for ps in cfg.position_sets for layer in layers]
         try:
             layout = build_layout(render(ex, cfg.template), lm.tokenizer)
             budget = len(answer_token_ids(lm.tokenizer, layout, ex.answer)) + ANSWER_MARGIN_TOKENS
@@ -145,7 +153,10 @@ def run_tracing(lm: LoadedModel, cfg: TracingConfig, store=None,
                 progress: Progress | None = None) -> list[TrialRecord]:  # fmt: skip
     """Every task of `cfg`, each computed once via `store` (None: no caching)."""
 
-    sigma_scale = [] if cfg.absolute_sigma is not None else stored_noise_scale(lm, store, cfg.seed)
+    scale_seed = cfg.seed if cfg.scale_seed is None else cfg.scale_seed
+    sigma_scale = (
+        [] if cfg.absolute_sigma is not None else stored_noise_scale(lm, store, scale_seed)
+    )
     units = [(task, cfg.unit(task), lambda task=task: run_task(lm, cfg, task, sigma_scale))
              for task in cfg.tasks]  # fmt: skip
     return run_units(lm, cfg.experiment, units, store, progress, code=("tracing",))

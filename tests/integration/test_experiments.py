@@ -418,3 +418,56 @@ def _reading_only(get):
         return get(store, lm, experiment, config, fail, code)
 
     return read
+
+
+def test_c5_tracing_rounds_draw_only_undecided_cells(tiny_lm, tmp_path, monkeypatch):
+    """While C5 is undecided, tracing rounds draw fresh prompts on its open cells only, with
+    the first run's noise scale, until cap_tracing count per task; each round is a stored unit
+    (a second suite on the same store computes nothing); the first run's key is the one a
+    profile without rounds uses; cap_tracing 0 draws no round."""
+    from dataclasses import replace
+
+    from icl_core.experiments import tracing as T
+    from icl_core.papers.cheng2026 import suite as S
+    from icl_core.papers.cheng2026.profiles import get_profile
+    from icl_core.records import TrialRecord
+
+    calls = []
+
+    def fake_task(lm, cfg, task, scale):
+        calls.append((cfg, list(scale)))
+        conds = cfg.conditions or [(ps, L) for ps in cfg.position_sets for L in range(2)]
+        return [TrialRecord("m", "f", 2, "rigorous", "tracing", "noise", task,
+                            T.derive_seed(cfg.seed, f"tracing:{task}:{i}"), L, ps, "correct",
+                            condition=cfg.condition)
+                for i in range(cfg.n_trials) for ps, L in conds]  # fmt: skip
+
+    real_c5 = V.c5
+
+    def undecided(cells, *args):
+        v = real_c5(cells, *args)
+        open_ = tuple(c for c in cells if (c.position_set, c.layer) == ("demo0_output_last", 1))
+        return replace(v, status=INCONCLUSIVE, open_cells=open_,
+                       details=dict(v.details, projected_trials=1))  # fmt: skip
+
+    monkeypatch.setattr(T, "run_task", fake_task)
+    monkeypatch.setattr(V, "c5", undecided)
+    profile = replace(get_profile("full"), tracing_tasks=("uppercase",), n_tracing=10,
+                      cap_tracing=30, round_size=10)  # fmt: skip
+    store = ResultsStore(tmp_path)
+    records = S.ModelSuite(tiny_lm, profile, "rigorous", store).tracing
+    first, *later = calls
+    assert first[0].conditions is None and first[0].n_trials == 10
+    assert [c.n_trials for c, _ in later] == [10, 10]  # up to 30 counted, then no more
+    assert all(c.conditions == (("demo0_output_last", 1),) for c, _ in later)
+    assert all(c.scale_seed == profile.seed and c.seed != profile.seed for c, _ in later)
+    assert all(scale == first[1] for _, scale in later)  # the first run's noise scale
+    assert len({c.seed for c, _ in later}) == 2  # fresh seeds per round
+    assert len({r.seed for r in records}) == 30
+    cell = [r for r in records if (r.position_set, r.layer) == ("demo0_output_last", 1)]
+    assert len(cell) == 30 and len(records) == 10 * 2 * 6 + 20
+    calls.clear()
+    assert S.ModelSuite(tiny_lm, profile, "rigorous", store).tracing == records
+    assert calls == []  # every round read back
+    plain = S.ModelSuite(tiny_lm, replace(profile, cap_tracing=0), "rigorous", store)
+    assert plain.tracing == records[: 10 * 2 * 6] and calls == []  # the same first unit

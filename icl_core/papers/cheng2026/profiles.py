@@ -82,7 +82,8 @@ SWEEP_PAIRS = (HEADLINE, ("repeat_word", "repeat_comma"))
 @dataclass(frozen=True)
 class Profile:
     """Trial counts are per (pair or task) and condition, before exclusions. Under the
-    rigorous protocol the sweeps, controls and thresholds run in rounds (`ModelSuite`): `n_*`
+    rigorous protocol the sweeps, controls, thresholds and C5's tracing (per task) run in
+    rounds (`ModelSuite`; tracing: none at `cap_tracing` 0): `n_*`
     trials first, then rounds adding about `round_size` counted trials at a time on the
     conditions still undecided, until `cap_*` trials count per pair (or 4 x that many are
     drawn); anytime-valid rules make stopping on outcomes valid. The
@@ -115,6 +116,7 @@ class Profile:
     cap_single: int = 0
     cap_controls: int = 0
     cap_thresholds: int = 0
+    cap_tracing: int = 0
     max_matrix_draws: int = 0
     cap_matrix: int = 0
     cap_probe_prompts: int = 0
@@ -147,7 +149,8 @@ PROFILES: dict[str, Profile] = {
                 n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=10,
                 tracing_tasks=("uppercase",), n_tracing=40, n_probe_prompts=40,
                 n_similarity_prompts=12, round_size=15, cap_multi=400, cap_single=400,
-                cap_controls=400, cap_thresholds=90, max_matrix_draws=30, cap_matrix=150,
+                cap_controls=400, cap_thresholds=90, cap_tracing=150, max_matrix_draws=30,
+                cap_matrix=150,
                 n_competence=30, cap_probe_prompts=140, c7_variants=ABLATION_TASKS),
         Profile("paper", tuple(m.name for m in PAPER_MODELS), (HEADLINE,), n_multi=50,
                 n_single=50, n_controls=50, n_thresholds=50, matrix_tasks=PAPER_TASKS,

@@ -9,7 +9,6 @@ import itertools
 from collections.abc import Callable
 
 from icl_core.experiments import rounds
-from icl_core.experiments.tracing import TracingConfig, run_tracing
 from icl_core.experiments.units import get_or_compute_unit
 from icl_core.models.loading import LoadedModel
 from icl_core.models.registry import trial_scale
@@ -26,6 +25,7 @@ from icl_core.papers.cheng2026.protocol import runs as paper_runs
 from icl_core.papers.cheng2026.protocol.sources import example_source
 from icl_core.papers.cheng2026.protocols import parse_protocol
 from icl_core.papers.cheng2026.runner import PatchingSpec
+from icl_core.papers.cheng2026.tracing_rounds import c5_tracing
 from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 from icl_core.store import ResultsStore
 from icl_core.tasks import PAPER_TASKS
@@ -186,12 +186,10 @@ class ModelSuite:
 
     @functools.cached_property
     def tracing(self) -> list[TrialRecord]:
-        p = self.profile
+        """C5's causal tracing (`tracing_rounds.c5_tracing` under the rigorous protocol)."""
         if self.spec.is_paper:
             return paper_runs.tracing(self)
-        cfg = TracingConfig(p.tracing_tasks, ("query_input_last",) + DEMO_SINGLE_SETS,
-                            None, p.n_tracing, p.seed, protocol=self.protocol)  # fmt: skip
-        return run_tracing(self.lm, cfg, self.store, self.progress)
+        return c5_tracing(self)
 
     @functools.cached_property
     def noise_scale(self) -> list[float]:

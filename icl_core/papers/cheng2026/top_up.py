@@ -14,7 +14,7 @@ from icl_core.decisions import HOLDS, INCONCLUSIVE, REFUTED, at_most
 from icl_core.experiments.rounds import OpenConditions, Want
 from icl_core.papers.cheng2026 import verdicts as V
 from icl_core.papers.cheng2026.design import THRESHOLD_SETS
-from icl_core.records import Cell, TrialRecord, Verdict
+from icl_core.records import Cell, TrialRecord, Verdict, aggregate
 
 if TYPE_CHECKING:
     from icl_core.papers.cheng2026.suite import ModelSuite
@@ -82,6 +82,18 @@ def control(suite: ModelSuite) -> OpenConditions:
     def open_of(records: list[TrialRecord], pair: Pair) -> list[Want]:
         d = V.c9_undecided(_pair_cells(suite, records, pair))
         return [_want(d.open, d.projected)] if d.open else []
+
+    return open_of
+
+
+def c5(suite: ModelSuite) -> OpenConditions:
+    """C5's undecided tracing cells of a task ("noise" -> task) while C5 is undecided."""
+
+    def open_of(records: list[TrialRecord], pair: Pair) -> list[Want]:
+        v = V.c5(aggregate(records), suite.model, suite.protocol, suite.n_layers,
+                 *suite.tracing_sets)  # fmt: skip
+        cells = [c for c in v.open_cells if c.pair == V.pair_name(pair)]
+        return [_want(cells, _projected(v))] if cells else []
 
     return open_of
 
