@@ -30,7 +30,8 @@ def test_every_spec_reads_trial_counts_the_profile_has(profile: str) -> None:
      ("trials", "multii", "trials='multii': no Profile.n_multii; valid: .*'multi'"),
      ("control", "noise", "control='noise'; valid: .*'shuffled'"),
      ("stop", "never", "stop='never'; valid: .*'thresholds'"),
-     ("trials", "tracing", "stop='multi' needs Profile.cap_tracing; trials with a cap: .*'multi'")],
+     ("trials", "similarity_prompts",
+      "stop='multi' needs Profile.cap_similarity_prompts; trials with a cap: .*'multi'")],
 )  # fmt: skip
 def test_a_bad_spec_field_names_the_valid_choices(field: str, value: str, message: str) -> None:
     fields = {"layers": "all", "trials": "multi", "stop": "multi", field: value}
