@@ -57,22 +57,27 @@ def _info(args: argparse.Namespace) -> int:
     store = ResultsStore(args.root)
     units: Counter = Counter()
     sizes: Counter = Counter()
+    seconds: Counter = Counter()  # the compute time each unit recorded (none for `put`)
     for entry in store.entries():
         units[_group(entry)] += 1
         sizes[_group(entry)] += entry.size
+        seconds[_group(entry)] += float((entry.meta or {}).get("compute_seconds") or 0)
     order = sorted(units, key=lambda g: (list(STATUS_TEXT).index(g[0]), g[1:]))
     groups = [dict(zip(("status", "model", "dtype", "device", "versions"), g, strict=True),
-                   units=units[g], bytes=sizes[g]) for g in order]  # fmt: skip
+                   units=units[g], bytes=sizes[g], compute_seconds=round(seconds[g], 2))
+              for g in order]  # fmt: skip
     if args.json:
         print(json.dumps({"root": str(store.root), "groups": groups}, indent=2))
         return 0
     print(f"results store {store.root}: {sum(units.values())} units, {_mib(sum(sizes.values()))}")
     if groups:
-        print(f"{'model':28} {'dtype':9} {'device':24} {'versions':36} {'units':>6} {'size':>10}")
+        print(f"{'model':28} {'dtype':9} {'device':24} {'versions':36} {'units':>6} {'size':>10} "
+              f"{'compute':>10}")  # fmt: skip
     for g in groups:
         status = "" if g["status"] == "current" else f"  {STATUS_TEXT[g['status']]}"
         print(f"{g['model']:28} {g['dtype']:9} {g['device']:24} {g['versions']:36} "
-              f"{g['units']:>6} {_mib(g['bytes']):>10}{status}")  # fmt: skip
+              f"{g['units']:>6} {_mib(g['bytes']):>10} "
+              f"{g['compute_seconds'] / 60:>6.1f} min{status}")  # fmt: skip
     return 0
 
 

@@ -503,7 +503,12 @@ def test_store_info_groups_units(rs: ResultsStore, capsys: pytest.CaptureFixture
     rs.put(
         _key(config={"other": 1}),
         PAYLOAD,
-        meta={"model": "tiny", "environment": ENV, "versions": code_version("patching")},
+        meta={
+            "model": "tiny",
+            "environment": ENV,
+            "versions": code_version("patching"),
+            "compute_seconds": 90.0,
+        },  # fmt: skip
     )
     doc = json.loads(_cli(capsys, "store", "info", "--json", "--root", str(rs.root)))
     groups = {g["status"]: g for g in doc["groups"]}
@@ -511,9 +516,10 @@ def test_store_info_groups_units(rs: ResultsStore, capsys: pytest.CaptureFixture
         "current", "stale_version", "old_key", "unreadable"]  # fmt: skip
     assert groups["current"] | {"bytes": 0} == {
         "status": "current", "model": "tiny", "dtype": "float32", "device": "cpu",
-        "versions": code_version("patching"), "units": 2, "bytes": 0}  # fmt: skip
+        "versions": code_version("patching"), "units": 2, "bytes": 0,
+        "compute_seconds": 90.0}  # fmt: skip
     text = _cli(capsys, "store", "info", "--root", str(rs.root))
-    assert "5 units" in text and "ignored (keyed the old way)" in text
+    assert "5 units" in text and "ignored (keyed the old way)" in text and "1.5 min" in text
 
 
 def test_store_prune_is_a_dry_run_unless_told(
