@@ -508,7 +508,7 @@ def test_store_info_groups_units(rs: ResultsStore, capsys: pytest.CaptureFixture
             "environment": ENV,
             "versions": code_version("patching"),
             "compute_seconds": 90.0,
-        },  # fmt: skip
+        },
     )
     doc = json.loads(_cli(capsys, "store", "info", "--json", "--root", str(rs.root)))
     groups = {g["status"]: g for g in doc["groups"]}
