@@ -62,6 +62,9 @@ def stored_noise_scale(lm: LoadedModel, store, seed: int) -> list[float]:
                                lambda: layer_noise_scale(lm, seed=seed), ("tracing",))  # fmt: skip
 
 
+_ROUND_FIELDS = ("conditions", "scale_seed")  # in a unit's key only when set (a round's)
+
+
 @dataclass(frozen=True)
 class TracingConfig:
     """Noise at `position_sets` x `layers` (None = all) of `n_trials` prompts per task, or at
@@ -102,15 +105,13 @@ class TracingConfig:
         return f"sigma={self.sigma_factor:g}std"
 
 
-_ROUND_FIELDS = ("conditions", "scale_seed")
-
-
 def run_task(
     lm: LoadedModel, cfg: TracingConfig, task: str, scale: list[float]
 ) -> list[TrialRecord]:
     """Every trial of one task under every (position set, layer) of `cfg`."""
     layers = cfg.layers if cfg.layers is not None else tuple(range(lm.info.n_layers))
-    conds = list(cfg.conditions or ((ps, layer) for ps in cfg.position_sets for layer in layers))
+    every = [(ps, layer) for ps in cfg.position_sets for layer in layers]
+    conds = list(cfg.conditions) if cfg.conditions is not None else every
     info = lm.info
     records = []
     for i in range(cfg.n_trials):
