@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
+from icl_core.errors import ICLClaimsError
 from icl_core.store import EntryInfo, ResultsStore
 from icl_core.store.bundle import export_bundle, import_bundle
 
+_KEY = re.compile(r"[0-9a-f]{64}")
 STATUS_TEXT = {
     "current": "current",
     "stale_version": "ignored (older result versions)",
@@ -33,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("bundle", type=Path, help="the file to write (.tar.gz)")
     export.add_argument("--models", nargs="+", metavar="NAME", default=(),
                         help="only these models' units (default: all)")  # fmt: skip
+    export.add_argument("--units", type=Path, metavar="FILE",
+                        help="only the units whose keys FILE lists, one a line (a report's "
+                             "units.txt: the units it was built from)")  # fmt: skip
     export.set_defaults(func=_export)
     import_ = ssub.add_parser("import", help="add a bundle's units absent from the store")
     import_.add_argument("bundle", type=Path, help="a file written by `store export`")
@@ -99,10 +105,26 @@ def _prune(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     store = ResultsStore(args.root)
-    n = export_bundle(store, args.bundle, args.models)
+    keys = None if args.units is None else _unit_keys(args.units)
+    n = export_bundle(store, args.bundle, args.models, keys)
     print(f"wrote {n} current units of {store.root} to {args.bundle} "
           f"({_mib(args.bundle.stat().st_size)})")  # fmt: skip
     return 0
+
+
+def _unit_keys(path: Path) -> list[str]:
+    """The keys `path` lists, one a line (blank lines skipped); ICLClaimsError naming the file
+    and line of anything that is not a key."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ICLClaimsError(f"--units {path}: cannot read it ({exc})") from None
+    keys = [line.strip() for line in lines if line.strip()]
+    for i, key in enumerate(keys, 1):
+        if not _KEY.fullmatch(key):
+            raise ICLClaimsError(f"--units {path}: {key[:80]!r} (key {i}) is not a unit key "
+                                 "(64 lowercase hex digits, one a line)")  # fmt: skip
+    return keys
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -75,6 +75,16 @@ def summary_blocks(
         + ", ".join(f"{s} {statuses[s]}" for s in sorted(statuses))
         + ")",
     ]
+    evidence = environment.get("evidence")
+    if evidence:
+        items.append(
+            f"Evidence: {evidence['units']} stored units; their recorded compute time "
+            f"{evidence['compute_seconds'] / 60:.1f} worker-min ({evidence['timed_units']} of "
+            f"{evidence['units']} timed; per model and experiment: `tables/evidence.csv`)"
+        )
+    if "claims_wall_seconds" in environment:
+        items.append(f"This run's wall time: {environment['claims_wall_seconds'] / 60:.1f} min "
+                     "(units found in the store are read, not computed)")  # fmt: skip
     if "device" in environment:
         items.insert(3, f"Device: {_env_value(environment['device'])}")
     blocks: list[Block] = [Heading(2, "Run summary"), Bullets(tuple(items))]

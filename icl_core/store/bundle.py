@@ -1,7 +1,8 @@
 """Store bundles: finished units carried between machines (or sessions) in one file, a gzip'd
 tar of entry files (`<key[:2]>/<key>.json`, as in the store).
 
-`export_bundle` writes the store's current entries (optionally those of some models only),
+`export_bundle` writes the store's current entries (optionally those of some models, or of some
+keys such as a report's `units.txt`, only),
 sorted and with fixed timestamps, so equal contents give equal bytes. `import_bundle` adds each
 member that is a valid entry for its key (`ResultsStore.adopt`: format, key, checksum) and
 absent from the store, and counts the rest by reason. An entry answers only under its own key,
@@ -17,7 +18,7 @@ import io
 import os
 import re
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 from icl_core.errors import ICLClaimsError
@@ -27,11 +28,22 @@ _MEMBER = re.compile(r"([0-9a-f]{2})/([0-9a-f]+)\.json")
 IMPORT_COUNTS = ("added", "present", "rejected")
 
 
-def export_bundle(store: ResultsStore, path: Path, models: Sequence[str] = ()) -> int:
-    """Write the store's current entries (of `models` only, if given) to `path` atomically;
-    the number of entries written."""
+def export_bundle(store: ResultsStore, path: Path, models: Sequence[str] = (),
+                  keys: Collection[str] | None = None) -> int:  # fmt: skip
+    """Write the store's current entries (of `models` only, if given; of `keys` only, if given:
+    e.g. the units a report was built from) to `path` atomically; the number written. Raises
+    ICLClaimsError, writing nothing, when some of `keys` has no current entry in the store."""
+    if keys is not None:
+        absent = [k for k in keys if (e := store.entry(k)) is None or e.status != "current"]
+        if absent:
+            raise ICLClaimsError(
+                f"{len(absent)} of the {len(keys)} units named have no current entry in "
+                f"{store.root} (first: {absent[0]}); nothing written"
+            )
+        keys = set(keys)
     entries = [e for e in store.entries() if e.status == "current"
-               and (not models or (e.meta or {}).get("model") in models)]  # fmt: skip
+               and (not models or (e.meta or {}).get("model") in models)
+               and (keys is None or e.path.name.removesuffix(".json") in keys)]  # fmt: skip
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

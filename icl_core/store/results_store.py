@@ -58,6 +58,9 @@ class ResultsStore:
             root = cache_root() / "results"
         self.root = Path(root)
         self.stats = StoreStats()
+        self.read_keys: dict[str, None] = {}
+        """Keys this object returned a payload for (read or computed), in first-read order:
+        the units a result built from it rests on (`icl_core.store.evidence`)."""
 
     def __repr__(self) -> str:
         return f"ResultsStore({str(self.root)!r})"
@@ -68,6 +71,10 @@ class ResultsStore:
             info = None if path.name.startswith(".") else _entry_info(path)
             if info is not None:
                 yield info
+
+    def entry(self, key: str) -> EntryInfo | None:
+        """The entry file of `key` as found on disk (read from its head only), None if absent."""
+        return _entry_info(self.path_for(key))
 
     def discard(self, entry: EntryInfo) -> bool:
         """Remove a scanned entry unless its file was replaced since; whether it was removed."""
@@ -174,6 +181,7 @@ class ResultsStore:
             self.stats.misses += 1
             return None
         self.stats.hits += 1
+        self.read_keys.setdefault(key)
         return payload
 
     def __contains__(self, key: object) -> bool:
@@ -283,6 +291,7 @@ class ResultsStore:
         payload = self._load(key)  # fast path: no lock for a hit
         if payload is not _MISSING:
             self.stats.hits += 1
+            self.read_keys.setdefault(key)
             return payload
         self._notice_old_entries()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -292,6 +301,7 @@ class ResultsStore:
                 payload = self._load(key)  # another process may have finished it meanwhile
                 if payload is not _MISSING:
                     self.stats.hits += 1
+                    self.read_keys.setdefault(key)
                     return payload
                 self.stats.misses += 1
                 start = time.perf_counter()
@@ -303,6 +313,7 @@ class ResultsStore:
                     }
                 text = self._encode(key, value, meta)
                 self._write(path, text)
+                self.read_keys.setdefault(key)
                 return json.loads(text)["payload"]
         finally:
             held.discard(lock_path)

@@ -64,8 +64,9 @@ def test_inspect_prompt_json_paper_protocol(capsys):
 
 @pytest.mark.slow
 def test_report_command_writes_a_report_from_the_store(tmp_path, monkeypatch, capsys):
-    """`icl-claims report` on a local model folder: the report folder with its verdicts; a
-    second call reads everything from the store."""
+    """`icl-claims report` on a local model folder: the report folder with its verdicts and
+    the stored units it rests on (units.txt; their compute time in the summary); a second call
+    reads everything from the store, the same units."""
     saved_tiny(tmp_path / "m")
     monkeypatch.setenv("ICL_CLAIMS_CACHE", str(tmp_path / "cache"))
     argv = ["report", "--models", str(tmp_path / "m"), "--profile", "ci", "--out",
@@ -79,6 +80,17 @@ def test_report_command_writes_a_report_from_the_store(tmp_path, monkeypatch, ca
     assert main([*argv[:-1], str(tmp_path / "again")]) == 0
     again = (tmp_path / "again" / "verdicts.json").read_text()
     assert again == (tmp_path / "out" / "verdicts.json").read_text()
+    units = (tmp_path / "out" / "units.txt").read_text().split()
+    assert units and units == (tmp_path / "again" / "units.txt").read_text().split()
+    evidence = json.loads((tmp_path / "out" / "environment.json").read_text())["evidence"]
+    assert evidence["units"] == evidence["timed_units"] == len(units)  # all computed here
+    assert evidence["compute_seconds"] > 0
+    assert f"Evidence: {len(units)} stored units" in (tmp_path / "out" / "report.md").read_text()
+    bundle = tmp_path / "evidence.tar.gz"
+    assert (
+        main(["store", "export", str(bundle), "--units", str(tmp_path / "out" / "units.txt")]) == 0
+    )
+    assert f"wrote {len(units)} current units" in capsys.readouterr().out
 
 
 def test_bad_protocol_is_refused_by_the_parser(capsys):

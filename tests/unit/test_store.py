@@ -596,3 +596,61 @@ def test_a_bundle_member_that_is_not_a_valid_entry_is_rejected(
     (tmp_path / "cut.tar.gz").write_bytes(bundle.read_bytes()[:60])
     with pytest.raises(ICLClaimsError, match="cut.tar.gz is (truncated|not a store bundle)"):
         import_bundle(target, tmp_path / "cut.tar.gz")
+
+
+def test_read_keys_name_the_units_a_result_rests_on_and_their_compute_time(
+    rs: ResultsStore,
+) -> None:
+    """`read_keys` gathers every key answered (read or computed), once, in first-read order;
+    not a miss, nor a compute that raised. `evidence_rows` sums the compute time each unit
+    recorded, per (model, experiment); a `put` unit counts as untimed, not as 0 s."""
+    from icl_core.store.evidence import evidence_rows, evidence_totals
+
+    meta = {"model": "tiny", "experiment": "sweep", "environment": ENV}
+    first, second, put, absent = (_key(experiment=e) for e in ("a", "b", "put", "absent"))
+    rs.get_or_compute(first, lambda: time.sleep(0.05) or [1], meta=meta)
+    with pytest.raises(RuntimeError):
+        rs.get_or_compute(second, lambda: (_ for _ in ()).throw(RuntimeError("no")), meta=meta)
+    rs.put(put, [3], meta={**meta, "experiment": "probes"})
+    assert rs.get(absent) is None and rs.get(put) == [3]
+    rs.get_or_compute(second, lambda: [2], meta=meta)
+    rs.get_or_compute(first, lambda: pytest.fail("stored: read, not computed"), meta=meta)
+    assert list(rs.read_keys) == [first, put, second]
+    rows = evidence_rows(rs, rs.read_keys)
+    assert [(r["model"], r["experiment"], r["units"], r["timed_units"]) for r in rows] == [
+        ("tiny", "probes", 1, 0),
+        ("tiny", "sweep", 2, 2),
+    ]
+    assert rows[0]["compute_seconds"] == 0 and rows[1]["compute_seconds"] >= 0.05
+    assert evidence_totals(rows) == {"units": 3, "timed_units": 2,
+                                     "compute_seconds": rows[1]["compute_seconds"]}  # fmt: skip
+    assert ResultsStore(rs.root).read_keys == {}  # each object its own
+
+
+def test_export_of_named_units_only(
+    rs: ResultsStore, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`store export --units FILE` writes only the listed current units; a listed key without a
+    current entry, or a line that is no key, is an error naming it, and nothing is written."""
+    keys = _fill(rs)
+    meta = {"model": "tiny", "environment": ENV, "versions": code_version("patching")}
+    extra = _key(experiment="unlisted")
+    rs.put(extra, PAYLOAD, meta=meta)
+    listed = tmp_path / "units.txt"
+    listed.write_text(f"{keys['current']}\n\n")
+    bundle = tmp_path / "b.tar.gz"
+    text = _cli(capsys, "store", "export", str(bundle), "--units", str(listed),
+                "--root", str(rs.root))  # fmt: skip
+    assert "wrote 1 current units" in text
+    fresh = ResultsStore(tmp_path / "fresh")
+    from icl_core.store.bundle import import_bundle
+
+    assert import_bundle(fresh, bundle)["added"] == 1 and fresh.get(extra) is None
+    cases = (([keys["current"], keys["stale_version"]], "1 of the 2 units named"),
+             ([keys["current"], "not-a-key"], "'not-a-key' \\(key 2\\) is not"))  # fmt: skip
+    for lines, problem in cases:
+        listed.write_text("\n".join(lines))
+        out = tmp_path / "never.tar.gz"
+        assert main(["store", "export", str(out), "--units", str(listed),
+                     "--root", str(rs.root)]) == 2  # fmt: skip
+        assert re.search(problem, capsys.readouterr().err) and not out.exists()

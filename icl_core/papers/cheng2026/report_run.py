@@ -16,6 +16,7 @@ from icl_core.papers.cheng2026.profiles import Profile
 from icl_core.papers.cheng2026.suite import ModelSuite
 from icl_core.records import aggregate
 from icl_core.store import ResultsStore, code_version
+from icl_core.store.evidence import evidence_rows, evidence_totals
 
 
 def environment(profile: Profile, suites: list[ModelSuite], extra: dict) -> dict:
@@ -36,6 +37,9 @@ def environment(profile: Profile, suites: list[ModelSuite], extra: dict) -> dict
     }
 
 
+UNITS_FILE = "units.txt"  # the keys of the stored units a report was built from, one a line
+
+
 def build_report(
     out: Path,
     models: list[str],
@@ -48,7 +52,9 @@ def build_report(
 ) -> Path:
     """Recompute (from the store: hits only after a run) every experiment and verdict and
     write the report folder. Experiments missing from the store are computed; `progress`
-    receives a line per unit of work (stored or computed)."""
+    receives a line per unit of work (stored or computed). The folder also names the stored
+    units it rests on (UNITS_FILE, for `icl-claims store export --units`) and their compute
+    time (environment "evidence", tables/evidence.csv)."""
     from icl_core.papers.cheng2026.headline import headline_figures
     from icl_core.report import write_report
 
@@ -81,8 +87,11 @@ def build_report(
         per_model = family_inputs([s for s in suites if s.protocol == protocol])
         for family in sorted({f for f, _, _ in per_model.values()}):
             verdicts.append(CLAIMS["C4"].decide_family(per_model, family, protocol))
-    env = environment(profile, suites, extra or {})
-    return write_report(out, records, cells, verdicts, env,
-                        extra_tables={"probes": probes, "best_layers": best_layers,
-                                      "headline_figures": figures},
-                        sections=(COMPARISON,))  # fmt: skip
+    evidence = evidence_rows(store, store.read_keys)
+    env = environment(profile, suites, {**(extra or {}), "evidence": evidence_totals(evidence)})
+    report = write_report(out, records, cells, verdicts, env,
+                          extra_tables={"probes": probes, "best_layers": best_layers,
+                                        "headline_figures": figures, "evidence": evidence},
+                          sections=(COMPARISON,))  # fmt: skip
+    (out / UNITS_FILE).write_text("".join(f"{key}\n" for key in store.read_keys))
+    return report
