@@ -225,6 +225,16 @@ def test_c7():
     few = {"t0", "t1", "t2"}  # 6 pairs, but too few tasks for a task bootstrap
     few_sims = [s for s in swapped if {s["source_task"], s["target_task"]} <= few]
     assert V.c7(matrix_hold, few_sims, "m", "rigorous").status == "inconclusive"
+    half = {p: (rep[p] + surf[p]) / 2 for p in pairs}  # both predict alike: no decision
+    matrix_even = cells([r for p in pairs
+                         for r in trials(3, "all_demo", round(20 * half[p]), 20,
+                                         experiment="matrix", pair=p)])  # fmt: skip
+    even = V.c7(matrix_even, sims, "m", "rigorous")
+    assert even.status == "inconclusive"
+    d, (lo, hi) = even.details["difference"], even.details["bounds"]
+    width = hi - d if d < 0 else d - lo
+    assert even.details["projected_tasks"] == math.ceil(6 * (width / abs(d)) ** 2) > 6
+    assert f"about {even.details['projected_tasks']} tasks" in even.figure
 
 
 def _c7_world(n_tasks, w_rep, w_surf, n, rng):

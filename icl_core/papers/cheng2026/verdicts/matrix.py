@@ -3,6 +3,7 @@ minority of pairs transfer)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,7 +36,8 @@ def c7(matrix: Sequence[Cell], similarities: Sequence[dict], model: str, protoco
     every ordered pair of distinct drawn tasks): holds if the lower bound is > 0; refuted if
     the upper bound is < 0 (surface similarity predicts transfer better); no decision on fewer
     than `C7_MIN_TASKS` tasks, where the bootstrap is too coarse for a 5% bound. The figure
-    names the matrix's tasks without similarities (every prompt excluded by layout)."""
+    names the matrix's tasks without similarities (every prompt excluded by layout) and, when
+    inconclusive, the tasks that would decide at the observed difference (`projected_tasks`)."""
     rate = {c.pair: c.rate for c in matrix if c.n}
     rows = [s for s in similarities if f"{s['source_task']}->{s['target_task']}" in rate]
     tasks = sorted({s["source_task"] for s in rows} | {s["target_task"] for s in rows})
@@ -72,12 +74,15 @@ def c7(matrix: Sequence[Cell], similarities: Sequence[dict], model: str, protoco
         f"[{lo:.2f}, {hi:.2f}] (task bootstrap, {len(tasks)} tasks, {len(rows)} pairs)"
         f"{left_out}"
     )
+    projected = None
     if lo > 0:
         d = Decision(HOLDS, fig)
     elif hi < 0:
         d = Decision(REFUTED, fig + ": surface similarity predicts transfer better")
     else:
-        d = Decision(INCONCLUSIVE, fig)
+        projected = _c7_projected_tasks(observed, lo, hi, len(tasks))
+        d = Decision(INCONCLUSIVE, fig + (f": about {projected} tasks with counted trials would "
+                     "exclude 0 at this difference" if projected else ""))  # fmt: skip
     return _verdict(
         "C7",
         model,
@@ -87,7 +92,18 @@ def c7(matrix: Sequence[Cell], similarities: Sequence[dict], model: str, protoco
         bounds=[float(lo), float(hi)],
         n_pairs=len(rows),
         n_tasks=len(tasks),
+        projected_tasks=projected,
     )
+
+
+def _c7_projected_tasks(observed: float, lo: float, hi: float, n_tasks: int) -> int | None:
+    """Tasks for C7's bound on the side its estimate points to to exclude 0, if the bound's
+    distance from the estimate shrinks as 1 / sqrt(tasks) (None: the estimate is 0). A
+    projection for the report, never a rule: C7 is fixed-N."""
+    width = hi - observed if observed < 0 else observed - lo
+    if observed == 0 or width <= 0:
+        return None
+    return math.ceil(n_tasks * (width / abs(observed)) ** 2)
 
 
 C10_MARGIN = 0.5  # "a pair transfers": its rate is at least this
