@@ -359,6 +359,14 @@ def test_c9_and_c10():
     low = cells([r for p in pairs for r in trials(3, "all_demo", 2, 40, experiment="matrix",
                                                   pair=p)])  # fmt: skip
     assert V.c10(low, "m", "rigorous").status == "holds"
+    # too few qualified pairs: the verdict names the clean accuracies that kept them out
+    acc = [{"task": t, "k": k, "n": 30, "accuracy": k / 30} for t, k in (("a", 29), ("b", 22),
+                                                                         ("c", 23))]  # fmt: skip
+    lone = V.c10([], "m", "rigorous", [], acc)
+    assert lone.status == "inconclusive"
+    assert (
+        "1 of 3 tasks at >= 80% clean accuracy: a 29/30; the nearest below: c 23/30" in lone.figure
+    )
 
 
 def _control(k, n, control="shuffled"):

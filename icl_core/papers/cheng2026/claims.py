@@ -139,8 +139,11 @@ def _c10(s: ModelSuite, pair):
     with C10's own rounds (`ModelSuite.c10_matrix`)."""
     paper = {V.pair_name(pr) for pr in itertools.permutations(s.profile.matrix_tasks, 2)}
     cells = [c for c in s.cells(s.c10_matrix) if c.pair in paper]
-    qualified = None if s.spec.is_paper else s.c10_pairs
-    return V.c10(cells, s.model, s.protocol, qualified), s.c10_matrix
+    if s.spec.is_paper:
+        return V.c10(cells, s.model, s.protocol), s.c10_matrix
+    tasks = set(s.profile.matrix_tasks)
+    competence = [r for r in s.competence if r["task"] in tasks]
+    return V.c10(cells, s.model, s.protocol, s.c10_pairs, competence), s.c10_matrix
 
 
 _MATRIX_ONLY = {"ablation": "the pair matrix is measured under the rigorous and paper protocols "

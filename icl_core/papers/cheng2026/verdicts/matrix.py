@@ -15,6 +15,7 @@ from icl_core.decisions import (
     REFUTED,
     Decision,
 )
+from icl_core.papers.cheng2026.profiles import QUALIFYING_ACCURACY
 from icl_core.papers.cheng2026.verdicts.common import MIN_MATRIX_TRIALS, _verdict
 from icl_core.records import Cell, Verdict
 from icl_core.stats.sequential import rate_e_values, rate_projected_trials
@@ -121,8 +122,26 @@ def _c10_projection(open_: Sequence[Cell], need: int, side: str, at: float) -> i
     return sorted(each)[need - 1] if 0 < need <= len(each) else None
 
 
+def _unqualified(competence: Sequence[dict]) -> str:
+    """What keeps pairs from qualifying: the tasks at QUALIFYING_ACCURACY and the nearest
+    below it ("" without competence rows)."""
+    if not competence:
+        return ""
+
+    def named(rows):
+        return ", ".join(f"{r['task']} {r['k']}/{r['n']}" for r in rows) or "none"
+
+    ok = [r for r in competence if r["accuracy"] >= QUALIFYING_ACCURACY]
+    below = sorted((r for r in competence if r["accuracy"] < QUALIFYING_ACCURACY),
+                   key=lambda r: -r["accuracy"])  # fmt: skip
+    return (f" ({len(ok)} of {len(competence)} tasks at >= {QUALIFYING_ACCURACY:.0%} clean "
+            f"accuracy: {named(ok)}; the nearest below: {named(below[:1])}): more matrix "
+            "trials cannot decide C10 on this model")  # fmt: skip
+
+
 def c10(matrix: Sequence[Cell], model: str, protocol: str,
-        qualified: Sequence[str] | None = None) -> Verdict:  # fmt: skip
+        qualified: Sequence[str] | None = None,
+        competence: Sequence[dict] = ()) -> Verdict:  # fmt: skip
     """C10 (anytime-valid): over the m ordered pairs qualified before the run (`qualified`;
     default every pair with a trial), a pair is shown below 50% (or at or above) when it has
     >= MIN_MATRIX_TRIALS counted trials and its e-value for that side reaches m / alpha
@@ -130,7 +149,9 @@ def c10(matrix: Sequence[Cell], model: str, protocol: str,
     if at least half are shown at or above; else inconclusive, open on the pairs shown neither
     way, projecting the further counted trials per pair the nearer decision needs. A wrong
     "holds" needs a pair at >= 50% shown below, a wrong "refuted" a pair below 50% shown
-    above: each at most alpha, whatever the stopping rule (C10's rounds stop on outcomes)."""
+    above: each at most alpha, whatever the stopping rule (C10's rounds stop on outcomes).
+    `competence` (rows with task, k, n, accuracy: the clean accuracy that qualified the pairs)
+    names, when fewer than 2 pairs qualify, how far the tasks are from qualifying."""
     rows = [c for c in matrix if c.n and (qualified is None or c.pair in qualified)]
     total = len(qualified) if qualified is not None else len(rows)
     at = max(total, 1) / ALPHA
@@ -144,7 +165,9 @@ def c10(matrix: Sequence[Cell], model: str, protocol: str,
            f"{at:.3g} = {total} pairs / {ALPHA}, >= {MIN_MATRIX_TRIALS} counted); "
            f"{len(point)} >= 50% (point): {', '.join(point) or 'none'}")  # fmt: skip
     if total < 2:
-        d = Decision(INCONCLUSIVE, fig + ": fewer than 2 qualified pairs")
+        d = Decision(
+            INCONCLUSIVE, fig + ": fewer than 2 qualified pairs" + _unqualified(competence)
+        )
     elif len(no) > total / 2:
         d = Decision(HOLDS, fig, e_values={"threshold": at})
     elif len(yes) >= total / 2:
