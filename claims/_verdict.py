@@ -14,6 +14,8 @@ def _progress(verdict: Verdict) -> str:
         parts.append(f"{d['counted']} of {d['drawn']} drawn trials counted")
     if d.get("projected_trials") is not None:
         parts.append(f"projected: about {d['projected_trials']} more counted trials")
+    if d.get("projected_tasks") is not None:
+        parts.append(f"projected: about {d['projected_tasks']} tasks with counted trials")
     return f" [{'; '.join(parts)}]" if parts else ""
 
 

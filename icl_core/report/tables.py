@@ -249,10 +249,13 @@ PAPER_COLUMNS = ("claim", "model", "protocol", "paper's figure", "our figure", "
 
 
 def _trials(v: Verdict) -> tuple[str, str]:
-    """(counted / drawn, projected further counted trials) of a verdict, DASH where unknown."""
+    """(counted / drawn, projected further counted trials, or for C7 the tasks, of a verdict),
+    DASH where unknown."""
     d = v.details
     drawn = f"{d['counted']} / {d['drawn']}" if "drawn" in d else DASH
     projected = d.get("projected_trials")
+    if projected is None and d.get("projected_tasks") is not None:
+        projected = f"{d['projected_tasks']} tasks"
     return drawn, DASH if projected is None or v.status != "inconclusive" else str(projected)
 
 

@@ -340,3 +340,13 @@ def test_a_callers_section_comes_after_the_verdict_table(tmp_path):
     md = write_report(tmp_path, [], [], [], {}, {"t": []}, sections=(section,)).read_text()
     assert drawn == [["t"]]
     assert md.index("## My section") > md.index("No verdicts")
+
+
+def test_paper_vs_measured_names_how_far_an_inconclusive_verdict_is():
+    """The projection column: further counted trials, or C7's tasks; a dash once decided."""
+    from icl_core.report.tables import DASH, paper_vs_measured
+
+    vs = [Verdict("C1", "m", "p", "inconclusive", "", "", {"projected_trials": 28}),
+          Verdict("C7", "m", "p", "inconclusive", "", "", {"projected_tasks": 19}),
+          Verdict("C9", "m", "p", "holds", "", "", {"projected_trials": 5})]  # fmt: skip
+    assert [row[-1] for row in paper_vs_measured(vs).rows] == ["28", "19 tasks", DASH]
