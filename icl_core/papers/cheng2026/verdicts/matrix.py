@@ -98,11 +98,11 @@ def c7(matrix: Sequence[Cell], similarities: Sequence[dict], model: str, protoco
 
 
 def _c7_projected_tasks(observed: float, lo: float, hi: float, n_tasks: int) -> int | None:
-    """Tasks for C7's bound on the side its estimate points to to exclude 0, if the bound's
-    distance from the estimate shrinks as 1 / sqrt(tasks) (None: the estimate is 0). A
-    projection for the report, never a rule: C7 is fixed-N."""
+    """Tasks in all for C7's bound on the side its estimate points to, to exclude 0, if the
+    bound's distance from the estimate shrinks as 1 / sqrt(tasks) (None: over 100 times
+    `n_tasks`, an estimate near 0). A projection for the report, never a rule: C7 is fixed-N."""
     width = hi - observed if observed < 0 else observed - lo
-    if observed == 0 or width <= 0:
+    if width <= 0 or abs(observed) * 10 < width:  # beyond 100x the tasks: no useful figure
         return None
     return math.ceil(n_tasks * (width / abs(observed)) ** 2)
 
