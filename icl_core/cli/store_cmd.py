@@ -13,6 +13,7 @@ from pathlib import Path
 from icl_core.errors import ICLClaimsError
 from icl_core.store import EntryInfo, ResultsStore
 from icl_core.store.bundle import export_bundle, import_bundle
+from icl_core.store.evidence import recorded_seconds
 
 _KEY = re.compile(r"[0-9a-f]{64}")
 STATUS_TEXT = {
@@ -63,14 +64,19 @@ def _info(args: argparse.Namespace) -> int:
     store = ResultsStore(args.root)
     units: Counter = Counter()
     sizes: Counter = Counter()
-    seconds: Counter = Counter()  # the compute time each unit recorded (none for `put`)
+    timed: Counter = Counter()  # units that recorded their compute time (none for `put`)
+    seconds: Counter = Counter()
     for entry in store.entries():
-        units[_group(entry)] += 1
-        sizes[_group(entry)] += entry.size
-        seconds[_group(entry)] += float((entry.meta or {}).get("compute_seconds") or 0)
+        group, recorded = _group(entry), recorded_seconds(entry.meta)
+        units[group] += 1
+        sizes[group] += entry.size
+        if recorded is not None:
+            timed[group] += 1
+            seconds[group] += recorded
     order = sorted(units, key=lambda g: (list(STATUS_TEXT).index(g[0]), g[1:]))
     groups = [dict(zip(("status", "model", "dtype", "device", "versions"), g, strict=True),
-                   units=units[g], bytes=sizes[g], compute_seconds=round(seconds[g], 2))
+                   units=units[g], bytes=sizes[g], timed_units=timed[g],
+                   compute_seconds=round(seconds[g], 2))
               for g in order]  # fmt: skip
     if args.json:
         print(json.dumps({"root": str(store.root), "groups": groups}, indent=2))
@@ -81,6 +87,8 @@ def _info(args: argparse.Namespace) -> int:
               f"{'compute':>10}")  # fmt: skip
     for g in groups:
         status = "" if g["status"] == "current" else f"  {STATUS_TEXT[g['status']]}"
+        untimed = g["units"] - g["timed_units"]
+        status = (f"  ({untimed} untimed)" if untimed else "") + status
         print(f"{g['model']:28} {g['dtype']:9} {g['device']:24} {g['versions']:36} "
               f"{g['units']:>6} {_mib(g['bytes']):>10} "
               f"{g['compute_seconds'] / 60:>6.1f} min{status}")  # fmt: skip
@@ -113,18 +121,23 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _unit_keys(path: Path) -> list[str]:
-    """The keys `path` lists, one a line (blank lines skipped); ICLClaimsError naming the file
-    and line of anything that is not a key."""
+    """The distinct keys `path` lists, one a line (blank lines skipped), in file order;
+    ICLClaimsError naming the file and line of anything that is not a key, or an empty file."""
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
         raise ICLClaimsError(f"--units {path}: cannot read it ({exc})") from None
-    keys = [line.strip() for line in lines if line.strip()]
-    for i, key in enumerate(keys, 1):
-        if not _KEY.fullmatch(key):
-            raise ICLClaimsError(f"--units {path}: {key[:80]!r} (key {i}) is not a unit key "
-                                 "(64 lowercase hex digits, one a line)")  # fmt: skip
-    return keys
+    keys: dict[str, None] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if not _KEY.fullmatch(line.strip()):
+            raise ICLClaimsError(f"--units {path}, line {number}: {line.strip()[:80]!r} is not a "
+                                 "unit key (64 lowercase hex digits, one a line)")  # fmt: skip
+        keys[line.strip()] = None
+    if not keys:
+        raise ICLClaimsError(f"--units {path}: lists no unit key (one a line); nothing to export")
+    return list(keys)
 
 
 def _import(args: argparse.Namespace) -> int:

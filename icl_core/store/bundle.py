@@ -1,9 +1,9 @@
 """Store bundles: finished units carried between machines (or sessions) in one file, a gzip'd
 tar of entry files (`<key[:2]>/<key>.json`, as in the store).
 
-`export_bundle` writes the store's current entries (optionally those of some models, or of some
-keys such as a report's `units.txt`, only),
-sorted and with fixed timestamps, so equal contents give equal bytes. `import_bundle` adds each
+`export_bundle` writes the store's current entries (optionally only those of some models, or of
+some keys such as a report's `units.txt`), sorted and with fixed timestamps, so equal contents
+give equal bytes. `import_bundle` adds each
 member that is a valid entry for its key (`ResultsStore.adopt`: format, key, checksum) and
 absent from the store, and counts the rest by reason. An entry answers only under its own key,
 which names its setup (weights, config, tokenizer, dtype, device, library versions) and result

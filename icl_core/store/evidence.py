@@ -14,6 +14,12 @@ from collections.abc import Iterable
 from icl_core.store.results_store import ResultsStore
 
 
+def recorded_seconds(meta: dict | None) -> float | None:
+    """The compute_seconds a unit's meta records, or None for an untimed unit (never 0 s)."""
+    seconds = (meta or {}).get("compute_seconds")
+    return float(seconds) if isinstance(seconds, int | float) else None
+
+
 def evidence_rows(store: ResultsStore, keys: Iterable[str]) -> list[dict]:
     """One row per (model, experiment) of the entries of `keys`: units, timed units and their
     summed compute_seconds, sorted by model then experiment."""
@@ -25,9 +31,9 @@ def evidence_rows(store: ResultsStore, keys: Iterable[str]) -> list[dict]:
         meta = (info.meta if info else None) or {}
         group = (str(meta.get("model", "?")), str(meta.get("experiment", "?")))
         units[group] += 1
-        if isinstance(meta.get("compute_seconds"), int | float):
+        if (recorded := recorded_seconds(meta)) is not None:
             timed[group] += 1
-            seconds[group] += meta["compute_seconds"]
+            seconds[group] += recorded
     return [{"model": m, "experiment": e, "units": units[m, e], "timed_units": timed[m, e],
              "compute_seconds": round(seconds[m, e], 2)} for m, e in sorted(units)]  # fmt: skip
 

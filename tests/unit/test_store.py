@@ -516,10 +516,11 @@ def test_store_info_groups_units(rs: ResultsStore, capsys: pytest.CaptureFixture
         "current", "stale_version", "old_key", "unreadable"]  # fmt: skip
     assert groups["current"] | {"bytes": 0} == {
         "status": "current", "model": "tiny", "dtype": "float32", "device": "cpu",
-        "versions": code_version("patching"), "units": 2, "bytes": 0,
+        "versions": code_version("patching"), "units": 2, "bytes": 0, "timed_units": 1,
         "compute_seconds": 90.0}  # fmt: skip
     text = _cli(capsys, "store", "info", "--root", str(rs.root))
-    assert "5 units" in text and "ignored (keyed the old way)" in text and "1.5 min" in text
+    assert "5 units" in text and "ignored (keyed the old way)" in text
+    assert "1.5 min  (1 untimed)" in text  # an untimed unit is named, never counted as 0 s
 
 
 def test_store_prune_is_a_dry_run_unless_told(
@@ -631,13 +632,14 @@ def test_export_of_named_units_only(
     rs: ResultsStore, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """`store export --units FILE` writes only the listed current units; a listed key without a
-    current entry, or a line that is no key, is an error naming it, and nothing is written."""
+    current entry, a line that is no key (by its line number) or a file of no key is an error
+    naming it, and nothing is written; a key listed twice is exported once."""
     keys = _fill(rs)
     meta = {"model": "tiny", "environment": ENV, "versions": code_version("patching")}
     extra = _key(experiment="unlisted")
     rs.put(extra, PAYLOAD, meta=meta)
     listed = tmp_path / "units.txt"
-    listed.write_text(f"{keys['current']}\n\n")
+    listed.write_text(f"{keys['current']}\n\n{keys['current']}\n")
     bundle = tmp_path / "b.tar.gz"
     text = _cli(capsys, "store", "export", str(bundle), "--units", str(listed),
                 "--root", str(rs.root))  # fmt: skip
@@ -647,7 +649,8 @@ def test_export_of_named_units_only(
 
     assert import_bundle(fresh, bundle)["added"] == 1 and fresh.get(extra) is None
     cases = (([keys["current"], keys["stale_version"]], "1 of the 2 units named"),
-             ([keys["current"], "not-a-key"], "'not-a-key' \\(key 2\\) is not"))  # fmt: skip
+             ([keys["current"], "", "not-a-key"], "line 3: 'not-a-key' is not a unit key"),
+             (["", "  "], "lists no unit key"))  # fmt: skip
     for lines, problem in cases:
         listed.write_text("\n".join(lines))
         out = tmp_path / "never.tar.gz"
