@@ -83,8 +83,9 @@ def summary_blocks(
             f"{evidence['units']} timed; per model and experiment: `tables/evidence.csv`)"
         )
     if "claims_wall_seconds" in environment:
-        items.append(f"This run's wall time: {environment['claims_wall_seconds'] / 60:.1f} min "
-                     "(units found in the store are read, not computed)")  # fmt: skip
+        items.append(f"This run's wall time, precompute and pytest (not this report's build): "
+                     f"{environment['claims_wall_seconds'] / 60:.1f} min (units found in the "
+                     "store are read, not computed)")  # fmt: skip
     if "device" in environment:
         items.insert(3, f"Device: {_env_value(environment['device'])}")
     blocks: list[Block] = [Heading(2, "Run summary"), Bullets(tuple(items))]

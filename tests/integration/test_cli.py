@@ -1,5 +1,6 @@
 """The command line: models list/fetch errors and inspect-prompt JSON."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -84,7 +85,9 @@ def test_report_command_writes_a_report_from_the_store(tmp_path, monkeypatch, ca
     assert units and units == (tmp_path / "again" / "units.txt").read_text().split()
     evidence = json.loads((tmp_path / "out" / "environment.json").read_text())["evidence"]
     assert evidence["units"] == evidence["timed_units"] == len(units)  # all computed here
-    assert evidence["compute_seconds"] > 0
+    assert evidence["compute_seconds"] > 0 and len(set(units)) == len(units)
+    table = list(csv.DictReader((tmp_path / "out" / "tables" / "evidence.csv").open()))
+    assert sum(int(row["units"]) for row in table) == len(units)  # the same units, once
     assert f"Evidence: {len(units)} stored units" in (tmp_path / "out" / "report.md").read_text()
     bundle = tmp_path / "evidence.tar.gz"
     assert (

@@ -87,11 +87,12 @@ def build_report(
         per_model = family_inputs([s for s in suites if s.protocol == protocol])
         for family in sorted({f for f, _, _ in per_model.values()}):
             verdicts.append(CLAIMS["C4"].decide_family(per_model, family, protocol))
-    evidence = evidence_rows(store, store.read_keys)
+    keys = list(store.read_keys)  # the units read, once: the table and units.txt agree
+    evidence = evidence_rows(store, keys)
     env = environment(profile, suites, {**(extra or {}), "evidence": evidence_totals(evidence)})
     report = write_report(out, records, cells, verdicts, env,
                           extra_tables={"probes": probes, "best_layers": best_layers,
                                         "headline_figures": figures, "evidence": evidence},
                           sections=(COMPARISON,))  # fmt: skip
-    (out / UNITS_FILE).write_text("".join(f"{key}\n" for key in store.read_keys))
+    (out / UNITS_FILE).write_text("".join(f"{key}\n" for key in keys))
     return report
