@@ -87,7 +87,7 @@ def _info(args: argparse.Namespace) -> int:
               f"{'compute':>10}")  # fmt: skip
     for g in groups:
         status = "" if g["status"] == "current" else f"  {STATUS_TEXT[g['status']]}"
-        untimed = g["units"] - g["timed_units"]
+        untimed = g["units"] - g["timed_units"] if g["status"] == "current" else 0
         status = (f"  ({untimed} untimed)" if untimed else "") + status
         print(f"{g['model']:28} {g['dtype']:9} {g['device']:24} {g['versions']:36} "
               f"{g['units']:>6} {_mib(g['bytes']):>10} "

@@ -15,9 +15,10 @@ from icl_core.store.results_store import ResultsStore
 
 
 def recorded_seconds(meta: dict | None) -> float | None:
-    """The compute_seconds a unit's meta records, or None for an untimed unit (never 0 s)."""
+    """The compute_seconds a unit's meta records; None, not 0, for an untimed unit."""
     seconds = (meta or {}).get("compute_seconds")
-    return float(seconds) if isinstance(seconds, int | float) else None
+    timed = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+    return float(seconds) if timed else None
 
 
 def evidence_rows(store: ResultsStore, keys: Iterable[str]) -> list[dict]:

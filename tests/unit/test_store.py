@@ -605,7 +605,7 @@ def test_read_keys_name_the_units_a_result_rests_on_and_their_compute_time(
     """`read_keys` gathers every key answered (read or computed), once, in first-read order;
     not a miss, nor a compute that raised. `evidence_rows` sums the compute time each unit
     recorded, per (model, experiment); a `put` unit counts as untimed, not as 0 s."""
-    from icl_core.store.evidence import evidence_rows, evidence_totals
+    from icl_core.store.evidence import evidence_rows, evidence_totals, recorded_seconds
 
     meta = {"model": "tiny", "experiment": "sweep", "environment": ENV}
     first, second, put, absent = (_key(experiment=e) for e in ("a", "b", "put", "absent"))
@@ -626,6 +626,9 @@ def test_read_keys_name_the_units_a_result_rests_on_and_their_compute_time(
     assert evidence_totals(rows) == {"units": 3, "timed_units": 2,
                                      "compute_seconds": rows[1]["compute_seconds"]}  # fmt: skip
     assert ResultsStore(rs.root).read_keys == {}  # each object its own
+    assert recorded_seconds({"compute_seconds": 0}) == 0.0  # timed at 0 s: still timed
+    assert recorded_seconds({"compute_seconds": True}) is None  # a bool is no duration
+    assert recorded_seconds(None) is None and recorded_seconds({"compute_seconds": "9"}) is None
 
 
 def test_export_of_named_units_only(
@@ -633,13 +636,13 @@ def test_export_of_named_units_only(
 ) -> None:
     """`store export --units FILE` writes only the listed current units; a listed key without a
     current entry, a line that is no key (by its line number) or a file of no key is an error
-    naming it, and nothing is written; a key listed twice is exported once."""
+    naming it, and nothing is written; a key listed twice counts once."""
     keys = _fill(rs)
     meta = {"model": "tiny", "environment": ENV, "versions": code_version("patching")}
     extra = _key(experiment="unlisted")
     rs.put(extra, PAYLOAD, meta=meta)
     listed = tmp_path / "units.txt"
-    listed.write_text(f"{keys['current']}\n\n{keys['current']}\n")
+    listed.write_text(f"{keys['current']}\n\n")
     bundle = tmp_path / "b.tar.gz"
     text = _cli(capsys, "store", "export", str(bundle), "--units", str(listed),
                 "--root", str(rs.root))  # fmt: skip
@@ -648,7 +651,7 @@ def test_export_of_named_units_only(
     from icl_core.store.bundle import import_bundle
 
     assert import_bundle(fresh, bundle)["added"] == 1 and fresh.get(extra) is None
-    cases = (([keys["current"], keys["stale_version"]], "1 of the 2 units named"),
+    cases = (([keys["current"], keys["stale_version"], keys["current"]], "1 of the 2 units named"),
              ([keys["current"], "", "not-a-key"], "line 3: 'not-a-key' is not a unit key"),
              (["", "  "], "lists no unit key"))  # fmt: skip
     for lines, problem in cases:

@@ -247,7 +247,7 @@ def test_c7_projected_tasks_by_hand():
     assert projected(0.1, -0.05, 0.5, 10) == 23
     assert projected(-0.1, -0.5, 0.05, 10) == 23
     assert projected(-0.37, -0.71, 0.09, 12) == 19
-    assert projected(0.02, -0.18, 0.5, 10) == 1000  # exactly 100x: still a figure
+    assert projected(0.125, -1.125, 0.5, 10) == 1000  # exactly 100x (binary-exact): a figure
     assert projected(0.01, -0.2, 0.3, 10) is None  # beyond 100x the tasks
     assert projected(0.1, 0.1, 0.5, 10) is None  # a bound at the estimate: no width to shrink
 
