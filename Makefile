@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_CONSTRAINT ?= -c constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint
+.PHONY: setup run test lint device-wheels
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -29,3 +29,13 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# The wheels of the pure-Python dependencies a lent device machine lacks, at this venv's versions,
+# for `scripts/device_check.sh` there (carry .device-wheels with the working tree).
+DEVICE_WHEELS := gguf platformdirs syrupy
+device-wheels: setup
+	rm -rf .device-wheels
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: --dest .device-wheels \
+		$$($(BIN)/python -m pip freeze | grep -iE '^($(subst $(eval) ,|,$(DEVICE_WHEELS)))==')
+	test "$$(ls .device-wheels/*.whl | wc -l)" -eq $(words $(DEVICE_WHEELS)) || \
+		{ echo "not every one of $(DEVICE_WHEELS) is in $(VENV)"; exit 1; }
