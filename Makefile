@@ -19,8 +19,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 PROFILE ?= full
 PROTOCOL ?= rigorous
 WORKERS ?= 2
+# Finished units shipped with the repository (README): imported first, each answering only under
+# its own key (same weights, dtype, device, versions, config); `make run BUNDLE=` computes all.
+BUNDLE ?= reports/bundles/cpu-float32.tar.gz
 run: setup
 	$(BIN)/icl-claims models fetch
+	$(if $(BUNDLE),$(BIN)/icl-claims store import $(BUNDLE))
 	$(BIN)/icl-claims run --profile $(PROFILE) --protocol $(PROTOCOL) --workers $(WORKERS)
 
 lint: setup
