@@ -3,12 +3,12 @@ tar of entry files (`<key[:2]>/<key>.json`, as in the store).
 
 `export_bundle` writes the store's current entries (optionally only those of some models, or of
 some keys such as a report's `units.txt`), sorted and with fixed timestamps, so equal contents
-give equal bytes. `import_bundle` adds each
-member that is a valid entry for its key (`ResultsStore.adopt`: format, key, checksum) and
-absent from the store, and counts the rest by reason. An entry answers only under its own key,
-which names its setup (weights, config, tokenizer, dtype, device, library versions) and result
-versions, so an imported unit never answers for another setup; one from another setup is kept
-but unreached (`icl-claims store prune` lists it only once its versions are stale).
+give equal bytes. `import_bundle` adds each member that is a valid entry for its key
+(`ResultsStore.adopt`: format, key, checksum) and absent from the store, and counts the rest by
+reason. An entry answers only under its own key, which names its setup (weights, config,
+tokenizer, dtype, device, library versions) and result versions, so an imported unit never
+answers for another setup; one from another setup is kept but unreached (`icl-claims store
+prune` lists it only once its versions are stale).
 """
 
 from __future__ import annotations
