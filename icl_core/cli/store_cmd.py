@@ -128,13 +128,13 @@ def _unit_keys(path: Path) -> list[str]:
     except OSError as exc:
         raise ICLClaimsError(f"--units {path}: cannot read it ({exc})") from None
     keys: dict[str, None] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    for number, key in enumerate((line.strip() for line in lines), 1):
+        if not key:
             continue
-        if not _KEY.fullmatch(line.strip()):
-            raise ICLClaimsError(f"--units {path}, line {number}: {line.strip()[:80]!r} is not a "
-                                 "unit key (64 lowercase hex digits, one a line)")  # fmt: skip
-        keys[line.strip()] = None
+        if not _KEY.fullmatch(key):
+            raise ICLClaimsError(f"--units {path}, line {number}: {key[:80]!r} is not a unit key "
+                                 "(64 lowercase hex digits, one a line)")  # fmt: skip
+        keys[key] = None
     if not keys:
         raise ICLClaimsError(f"--units {path}: lists no unit key (one a line); nothing to export")
     return list(keys)

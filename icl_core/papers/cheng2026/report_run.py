@@ -87,7 +87,7 @@ def build_report(
         per_model = family_inputs([s for s in suites if s.protocol == protocol])
         for family in sorted({f for f, _, _ in per_model.values()}):
             verdicts.append(CLAIMS["C4"].decide_family(per_model, family, protocol))
-    keys = list(store.read_keys)  # the units read, once: the table and units.txt agree
+    keys = list(store.read_keys)  # the units read: one list for the evidence and units.txt
     evidence = evidence_rows(store, keys)
     env = environment(profile, suites, {**(extra or {}), "evidence": evidence_totals(evidence)})
     report = write_report(out, records, cells, verdicts, env,
