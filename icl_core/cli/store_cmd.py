@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from icl_core.errors import ICLClaimsError
 from icl_core.store import EntryInfo, ResultsStore
 from icl_core.store.bundle import export_bundle, import_bundle
-from icl_core.store.evidence import recorded_seconds
+from icl_core.store.evidence import Cost
 
 _KEY = re.compile(r"[0-9a-f]{64}")
 STATUS_TEXT = {
@@ -62,26 +62,21 @@ def _mib(n_bytes: int) -> str:
 
 def _info(args: argparse.Namespace) -> int:
     store = ResultsStore(args.root)
-    units: Counter = Counter()
+    costs: dict[tuple[str, ...], Cost] = defaultdict(Cost)
     sizes: Counter = Counter()
-    timed: Counter = Counter()  # units that recorded their compute time (none for `put`)
-    seconds: Counter = Counter()
     for entry in store.entries():
-        group, recorded = _group(entry), recorded_seconds(entry.meta)
-        units[group] += 1
+        group = _group(entry)
+        costs[group].add(entry.meta)
         sizes[group] += entry.size
-        if recorded is not None:
-            timed[group] += 1
-            seconds[group] += recorded
-    order = sorted(units, key=lambda g: (list(STATUS_TEXT).index(g[0]), g[1:]))
+    order = sorted(costs, key=lambda g: (list(STATUS_TEXT).index(g[0]), g[1:]))
     groups = [dict(zip(("status", "model", "dtype", "device", "versions"), g, strict=True),
-                   units=units[g], bytes=sizes[g], timed_units=timed[g],
-                   compute_seconds=round(seconds[g], 2))
+                   **costs[g].as_dict(), bytes=sizes[g])
               for g in order]  # fmt: skip
     if args.json:
         print(json.dumps({"root": str(store.root), "groups": groups}, indent=2))
         return 0
-    print(f"results store {store.root}: {sum(units.values())} units, {_mib(sum(sizes.values()))}")
+    total = sum(g["units"] for g in groups)
+    print(f"results store {store.root}: {total} units, {_mib(sum(sizes.values()))}")
     if groups:
         print(f"{'model':28} {'dtype':9} {'device':24} {'versions':36} {'units':>6} {'size':>10} "
               f"{'compute':>10}")  # fmt: skip

@@ -24,7 +24,7 @@ deleted, and reported in one warning per process and root, at the first computat
 Evidence (`icl_core.store.evidence`): each ResultsStore object records in `read_keys` the keys
 it answered (read or computed), the units a result built from it rests on; `entry(key)` reads one
 entry's head (meta, status) without its payload, and `compute_seconds` in a computed unit's meta
-is its cost (`recorded_seconds`; a `put` unit is untimed).
+is its cost (`recorded_seconds`, tallied by `Cost`; a `put` unit is untimed).
 
 Bundles (`icl_core.store.bundle`): the current entries exported to one file and imported into
 another store, each member adopted only if it is a valid entry for its key (`ResultsStore.adopt`).

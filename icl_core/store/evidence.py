@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from icl_core.store.results_store import ResultsStore
 
@@ -21,22 +22,36 @@ def recorded_seconds(meta: dict | None) -> float | None:
     return float(seconds) if timed else None
 
 
+@dataclass
+class Cost:
+    """A tally of units and what they recorded: `units`, `timed_units` (those with a
+    `recorded_seconds`) and their summed `compute_seconds`."""
+
+    units: int = 0
+    timed_units: int = 0
+    compute_seconds: float = 0.0
+
+    def add(self, meta: dict | None) -> None:
+        """Count one unit of meta `meta` (None: a missing unit, untimed)."""
+        self.units += 1
+        if (recorded := recorded_seconds(meta)) is not None:
+            self.timed_units += 1
+            self.compute_seconds += recorded
+
+    def as_dict(self) -> dict:
+        return {"units": self.units, "timed_units": self.timed_units,
+                "compute_seconds": round(self.compute_seconds, 2)}  # fmt: skip
+
+
 def evidence_rows(store: ResultsStore, keys: Iterable[str]) -> list[dict]:
     """One row per (model, experiment) of the entries of `keys`: units, timed units and their
     summed compute_seconds, sorted by model then experiment."""
-    units: dict[tuple[str, str], int] = defaultdict(int)
-    timed: dict[tuple[str, str], int] = defaultdict(int)
-    seconds: dict[tuple[str, str], float] = defaultdict(float)
+    costs: dict[tuple[str, str], Cost] = defaultdict(Cost)
     for key in keys:
         info = store.entry(key)
         meta = (info.meta if info else None) or {}
-        group = (str(meta.get("model", "?")), str(meta.get("experiment", "?")))
-        units[group] += 1
-        if (recorded := recorded_seconds(meta)) is not None:
-            timed[group] += 1
-            seconds[group] += recorded
-    return [{"model": m, "experiment": e, "units": units[m, e], "timed_units": timed[m, e],
-             "compute_seconds": round(seconds[m, e], 2)} for m, e in sorted(units)]  # fmt: skip
+        costs[str(meta.get("model", "?")), str(meta.get("experiment", "?"))].add(meta)
+    return [{"model": m, "experiment": e, **costs[m, e].as_dict()} for m, e in sorted(costs)]
 
 
 def evidence_totals(rows: list[dict]) -> dict:
