@@ -11,6 +11,7 @@ import pytest
 from icl_core.decisions import ALPHA, HOLDS, INCONCLUSIVE, at_least, at_most
 from icl_core.papers.cheng2026 import design
 from icl_core.papers.cheng2026 import verdicts as V
+from icl_core.papers.cheng2026.verdicts.matrix import _c7_projected_tasks
 from icl_core.records import Cell, TrialRecord, aggregate
 from icl_core.stats.sequential import rate_e_values
 
@@ -233,8 +234,8 @@ def test_c7():
     even = V.c7(matrix_even, sims, "m", "rigorous")
     assert even.status == "inconclusive"
     d, (lo, hi) = even.details["difference"], even.details["bounds"]
-    width = hi - d if d < 0 else d - lo
-    assert even.details["projected_tasks"] == math.ceil(6 * (width / abs(d)) ** 2) > 6
+    projected = even.details["projected_tasks"]  # the rule itself: test_c7_projected_tasks_by_hand
+    assert projected == _c7_projected_tasks(d, lo, hi, 6) > 6
     assert f"about {even.details['projected_tasks']} tasks" in even.figure
 
 
@@ -242,8 +243,7 @@ def test_c7_projected_tasks_by_hand():
     """Tasks in all for the bound on the estimate's side to reach 0, its distance from the
     estimate shrinking as 1/sqrt(tasks): 10 * (0.15 / 0.1)^2 = 22.5 -> 23 on either side;
     smollm2-135m's measured (-0.37, [-0.71, 0.09], 12 tasks) -> 18.5 -> 19; none beyond 100x."""
-    from icl_core.papers.cheng2026.verdicts.matrix import _c7_projected_tasks as projected
-
+    projected = _c7_projected_tasks
     assert projected(0.1, -0.05, 0.5, 10) == 23
     assert projected(-0.1, -0.5, 0.05, 10) == 23
     assert projected(-0.37, -0.71, 0.09, 12) == 19
