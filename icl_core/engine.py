@@ -8,7 +8,7 @@ of given continuations. Work that the edits cannot change is reused:
   model's states there do not depend on later positions);
 - with a `CleanRun` of the prompt, the blocks below the lowest edited layer are not computed:
   they replay the clean outputs and write the clean keys/values into the cache
-  (`icl_core.replay`);
+  (`icl_core.replay`); an unedited variant is the CleanRun itself (its cache and final logits);
 - variants are batched (same prompt, so no padding: positions and rotary embeddings are exact).
 `reuse_prefix=False, batch_size=1` without a CleanRun is the naive path (one full forward per
 variant); tests prove the paths agree.
@@ -76,6 +76,16 @@ def _prefix_cache(model, ids: torch.Tensor, p0: int):
 
         return DynamicCache(config=model.config)
     return compat.forward(model, ids[:, :p0], logits_to_keep=1)[1]
+
+
+def _clean_rows(clean: CleanRun, rows: int) -> tuple[object, torch.Tensor]:
+    """`rows` unedited rows of the prompt, prefilled: the CleanRun's own KV cache (forked,
+    repeated per row) and final logits [rows, vocab], with no forward (a replay of every block
+    would give the same logits and a cache whose K/V only round differently)."""
+    cache = compat.fork_cache(clean.cache)
+    if rows > 1:
+        cache.batch_repeat_interleave(rows)
+    return cache, clean.last_logits.expand(rows, -1)
 
 
 def _row_edits(chunk: Sequence[Sequence[PromptEdit]], p0: int) -> dict[int, list[RowEdit]]:
@@ -204,6 +214,14 @@ def generate(
 
     for idx in _prefill_chunks(variants, n, n_layers, batch_size):
         chunk = [variants[i] for i in idx]
+        if (
+            clean is not None
+            and reuse_prefix
+            and not any(chunk)
+            and replayable(clean, n_layers - 1)
+        ):
+            pending.append((idx, *_clean_rows(clean, len(chunk))))
+            continue
         p0 = _first_edit(chunk[0], n) if reuse_prefix else 0
         if p0 not in prefixes:
             prefixes[p0] = _prefix_cache(model, ids, p0)

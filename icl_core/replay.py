@@ -21,11 +21,13 @@ from icl_core.models.loading import decoder_layers
 
 @dataclass
 class CleanRun:
-    """The unpatched prefill of a prompt: block outputs [T, hidden] per layer and the KV cache."""
+    """The unpatched prefill of a prompt: block outputs [T, hidden] per layer, the KV cache and
+    the logits at the final position ([1, vocab] float32)."""
 
     states: dict[int, torch.Tensor]
     cache: object
     n_tokens: int
+    last_logits: torch.Tensor
 
 
 @torch.inference_mode()
@@ -36,8 +38,9 @@ def clean_prefill(model: torch.nn.Module, input_ids: Sequence[int]) -> CleanRun:
     device = next(model.parameters()).device
     ids = torch.tensor([list(input_ids)], dtype=torch.long, device=device)
     with capture_residual(model) as states:
-        _, cache = compat.forward(model, ids, None, logits_to_keep=1)
-    return CleanRun({k: v[0] for k, v in states.items()}, cache, len(input_ids))
+        out, cache = compat.forward(model, ids, None, logits_to_keep=1)
+    return CleanRun({k: v[0] for k, v in states.items()}, cache, len(input_ids),
+                    out.logits[:, -1].float())  # fmt: skip
 
 
 def _cached_kv(cache, layer: int) -> tuple[torch.Tensor, torch.Tensor] | None:

@@ -11,10 +11,10 @@ from icl_core.engine import PromptEdit, generate
 from icl_core.errors import InterventionError, PromptTooLongError
 from icl_core.interventions import capture_residual
 from icl_core.kernels import Condition
-from icl_core.models.loading import LoadedModel, ModelInfo
+from icl_core.models.loading import LoadedModel, ModelInfo, decoder_layers
 from icl_core.models.tiny import tiny_model
 from icl_core.prompts import render
-from icl_core.replay import clean_prefill
+from icl_core.replay import clean_prefill, replayable
 from icl_core.scoring import classify, exclusion
 from icl_core.tasks import ICLExample, TaskPair
 from icl_core.trials import prepare_pair, run_conditions
@@ -46,6 +46,30 @@ def test_clean_generation_matches_hf_generate(tiny):
     ref = tiny.model.generate(torch.tensor([ids]), max_new_tokens=len(ours.token_ids),
                               do_sample=False, pad_token_id=0)  # fmt: skip
     assert ours.token_ids == tuple(ref[0, len(ids) :].tolist())
+
+
+def test_an_unedited_variant_with_a_clean_run_is_decoded_from_it_without_a_forward(tiny):
+    """With a CleanRun holding the whole prompt's K/V, unedited rows start from its cache and
+    final logits: no prefill forward runs, and the greedy tokens and logits are those of the
+    naive full forward."""
+    ids = _ids(tiny)
+    clean = clean_prefill(tiny.model, ids)
+    naive = generate(tiny.model, tiny.tokenizer, ids, [[], []], max_new_tokens=6,
+                     reuse_prefix=False, batch_size=1)  # fmt: skip
+    widths = []
+    hook = tiny.model.register_forward_pre_hook(
+        lambda _m, args, kwargs: widths.append(kwargs["input_ids"].shape[-1]), with_kwargs=True
+    )
+    try:
+        reused = generate(tiny.model, tiny.tokenizer, ids, [[], []], max_new_tokens=6,
+                          clean=clean)  # fmt: skip
+    finally:
+        hook.remove()
+    _same(reused, naive)
+    # decoding steps only; a cache that does not hold the whole prompt (a sliding window
+    # shorter than it) cannot stand for the prefill, which then runs as before
+    whole = replayable(clean, len(decoder_layers(tiny.model)) - 1)
+    assert set(widths) == ({1} if whole else {len(ids) - 1, 1})
 
 
 @settings(max_examples=6)
