@@ -30,7 +30,9 @@ class Decision:
     deciding); `open`: cells whose e-values reached neither threshold (where more trials
     help); `e_values`: the deciding e-values by name; `projected`: further counted trials the
     slowest open cell needs at its observed rate (None: unknown, or the data point the other
-    way); `toward`: the status that projection leads to (HOLDS or REFUTED; None: unknown)."""
+    way); `toward`: the status that projection leads to (HOLDS or REFUTED; None: unknown);
+    `draw`: the open cells a further round needs: where some open cell points to a refutation
+    (one cell decides it), only the cell nearest to it; else every open cell."""
 
     status: str
     reason: str
@@ -39,6 +41,7 @@ class Decision:
     e_values: dict[str, float] = field(default_factory=dict)
     projected: int | None = None
     toward: str | None = None
+    draw: tuple[Cell, ...] = ()
 
 
 def _threshold(cells: Sequence[Cell], margin: float, side: str, alpha: float, choices: int,
@@ -64,36 +67,43 @@ def _threshold(cells: Sequence[Cell], margin: float, side: str, alpha: float, ch
         return Decision(HOLDS, f"every one of {len(cells)} cells is {word} {margin:.0%}: the "
                         f"smallest e-value is {e_min:.3g} >= {hold_at:.3g} at {c}", c,
                         e_values={"holds_min": e_min, "threshold": hold_at})  # fmt: skip
-    projected, more, toward = _projection(open_, margin, side, hold_at, refute_at)
+    projected, more, toward, draw = _projection(open_, margin, side, hold_at, refute_at)
     empty = sum(1 for o in open_ if o.n == 0)
     return Decision(INCONCLUSIVE, f"{len(open_)} of {len(cells)} cells undecided"
                     f"{f' ({empty} with no valid trial)' if empty else ''}; furthest: {c}, "
                     f"e = {e_min:.3g} < {hold_at:.3g}: {more}", c, open_,
-                    {"holds_min": e_min, "threshold": hold_at}, projected, toward)  # fmt: skip
+                    {"holds_min": e_min, "threshold": hold_at}, projected, toward,
+                    draw)  # fmt: skip
 
 
-def _projection(open_: Sequence[Cell], margin: float, side: str, hold_at: float,
-                refute_at: float) -> tuple[int | None, str, str | None]:  # fmt: skip
+def _projection(
+    open_: Sequence[Cell], margin: float, side: str, hold_at: float, refute_at: float
+) -> tuple[int | None, str, str | None, tuple[Cell, ...]]:
     """Further counted trials an undecided rule needs if each open cell keeps its observed
     rate: where some open cell points to a refutation, the fewest any such cell needs to
     refute; else the most any open cell needs to hold; None where a cell has no trial or
     points neither way (its rate so near the margin that no bet of the grid gains on either
-    side). With the phrase for the verdict's reason and the status it leads to."""
+    side). With the phrase for the verdict's reason, the status it leads to and the cells to
+    draw (`Decision.draw`; ties: the cell with more trials, then the first)."""
     other = "above" if side == "below" else "below"
-    refute = [x for x in (rate_projected_trials(o.k, o.n, margin, refute_at, other)
-                          for o in open_) if x is not None]  # fmt: skip
+    refute = [
+        (x, -o.n, i)
+        for i, o in enumerate(open_)
+        if (x := rate_projected_trials(o.k, o.n, margin, refute_at, other)) is not None
+    ]
     if refute:
-        n = min(refute)
+        n, _, i = min(refute)
         phrase = f"about {n} more counted trials in the cell nearest to a refutation needed"
-        return n, phrase, REFUTED
+        return n, phrase, REFUTED, (open_[i],)
     hold = [rate_projected_trials(o.k, o.n, margin, hold_at, side) for o in open_]
     if hold and None not in hold:
         n = max(hold)  # type: ignore[type-var]
-        return n, f"about {n} more counted trials needed", HOLDS
+        return n, f"about {n} more counted trials needed", HOLDS, tuple(open_)
     if any(o.n == 0 for o in open_):
-        return None, "more trials needed", None
-    return None, ("no projection: an open cell's rate is so near the margin that no bet of the "
-                  "e-value gains either way (it may stay undecided at any N)"), None  # fmt: skip
+        return None, "more trials needed", None, tuple(open_)
+    phrase = ("no projection: an open cell's rate is so near the margin that no bet of the "
+              "e-value gains either way (it may stay undecided at any N)")  # fmt: skip
+    return None, phrase, None, tuple(open_)
 
 
 def at_most(cells: Sequence[Cell], margin: float, alpha: float = ALPHA, choices: int = 1,
@@ -113,8 +123,8 @@ def combine(*decisions: Decision) -> Decision:
     inconclusive (every part's open cells), projecting the fewest trials any undecided part
     needs toward a refutation (one refuted part refutes the whole; that part's reason), else
     the most every undecided part needs to hold (None if one is unknown; the first undecided
-    part's reason). Valid at alpha only if each part was built with `parts=len(decisions)`
-    (its refutation at alpha / parts)."""
+    part's reason); `draw`: that refuting part's, else every undecided part's. Valid at alpha
+    only if each part was built with `parts=len(decisions)` (its refutation at alpha / parts)."""
     for d in decisions:
         if d.status == REFUTED:
             return d
@@ -125,11 +135,12 @@ def combine(*decisions: Decision) -> Decision:
         refuting = [x for x in undecided if x.toward == REFUTED and x.projected is not None]
         if refuting:  # the reason of the part nearest to refuting the whole
             d = min(refuting, key=lambda x: x.projected)  # type: ignore[arg-type, return-value]
-            worst, toward = d.projected, REFUTED
+            worst, toward, draw = d.projected, REFUTED, d.draw
         else:
             projected = [x.projected for x in undecided]
             worst = None if None in projected else max(projected)  # type: ignore[type-var]
             toward = None if worst is None else HOLDS
-        return Decision(INCONCLUSIVE, d.reason, d.worst, open_, d.e_values, worst, toward)
+            draw = tuple(c for x in undecided for c in x.draw)
+        return Decision(INCONCLUSIVE, d.reason, d.worst, open_, d.e_values, worst, toward, draw)
     return Decision(HOLDS, "; ".join(d.reason for d in decisions),
                     decisions[0].worst if decisions else None)  # fmt: skip

@@ -4,12 +4,13 @@ is refuted on data that contradict it, and is inconclusive on too little data.""
 import math
 import random
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from icl_core.decisions import ALPHA, HOLDS, INCONCLUSIVE, at_least, at_most
-from icl_core.papers.cheng2026 import design
+from icl_core.decisions import ALPHA, HOLDS, INCONCLUSIVE, REFUTED, at_least, at_most
+from icl_core.papers.cheng2026 import design, top_up
 from icl_core.papers.cheng2026 import verdicts as V
 from icl_core.papers.cheng2026.verdicts.matrix import _c7_projected_tasks
 from icl_core.records import Cell, TrialRecord, aggregate
@@ -180,14 +181,18 @@ def test_c4_by_family():
     assert V.c4(per_model, "gemma", "rigorous").status == "inconclusive"
 
 
-def _tracing(query_correct, demo_correct, n=40, layers=10):
+def _tracing_records(query_correct, demo_correct, n=40, layers=10):
     out = []
     for L in range(layers):
         for ps, k in [("query_input_last", query_correct)] + [
             (s, demo_correct) for s in design.DEMO_SINGLE_SETS
         ]:
             out += [rec(L, ps, "correct" if i < k else "incorrect", i, "tracing") for i in range(n)]
-    return aggregate(out)
+    return out
+
+
+def _tracing(query_correct, demo_correct, n=40, layers=10):
+    return aggregate(_tracing_records(query_correct, demo_correct, n, layers))
 
 
 def test_c5():
@@ -195,6 +200,29 @@ def test_c5():
     assert V.c5(_tracing(38, 40), "m", "rigorous", 10).status == "refuted"  # query harmless
     assert V.c5(_tracing(5, 20), "m", "rigorous", 10).status == "refuted"  # demos necessary
     assert V.c5(_tracing(5, 20, n=20), "m", "rigorous", 10).status == "inconclusive"
+
+
+def test_c5_rounds_draw_only_the_cell_nearest_to_a_refutation():
+    """One cell refutes C5, so where a demo cell points to a refutation its next tracing round
+    draws that cell alone (qwen2.5-coder-0.5b: 94 of 120 cells open, one at 71/85 about 524
+    trials from refuting); where none does, every open cell."""
+    records = aggregate([r for r in _tracing_records(5, 36, n=40)
+                         if (r.layer, r.position_set) != (7, "demo2_output_last")]
+                        + [rec(7, "demo2_output_last", "correct" if i < 30 else "incorrect", i,
+                               "tracing") for i in range(40)])  # fmt: skip
+    d = V.c5_decision(records, 10)
+    assert d.status == INCONCLUSIVE and d.toward == REFUTED and len(d.open) > 1
+    assert [(c.layer, c.position_set, c.k) for c in d.draw] == [(7, "demo2_output_last", 30)]
+    assert V.c5(records, "m", "rigorous", 10).details["projected_trials"] == d.projected
+    held = V.c5_decision(_tracing(5, 39, n=40), 10)
+    assert held.status == INCONCLUSIVE and held.toward == HOLDS
+    assert held.draw == held.open and len(held.open) == 50
+
+    suite = SimpleNamespace(n_layers=10, tracing_sets=("query_input_last", design.DEMO_SINGLE_SETS))
+    wants = top_up.c5(suite)(_tracing_records(5, 36, n=40)[:-40] + [
+        rec(9, design.DEMO_SINGLE_SETS[-1], "correct" if i < 30 else "incorrect", i, "tracing")
+        for i in range(40)], PAIR)  # fmt: skip
+    assert [w.conditions for w in wants] == [frozenset({(design.DEMO_SINGLE_SETS[-1], 9)})]
 
 
 def test_c6():

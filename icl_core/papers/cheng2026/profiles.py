@@ -149,7 +149,7 @@ PROFILES: dict[str, Profile] = {
                 n_thresholds=15, matrix_tasks=PAPER_TASKS, n_matrix=10,
                 tracing_tasks=("uppercase",), n_tracing=40, n_probe_prompts=40,
                 n_similarity_prompts=12, round_size=15, cap_multi=400, cap_single=400,
-                cap_controls=2400, cap_thresholds=90, cap_tracing=150, max_matrix_draws=30,
+                cap_controls=2400, cap_thresholds=90, cap_tracing=700, max_matrix_draws=30,
                 cap_matrix=150,
                 n_competence=30, cap_probe_prompts=140, c7_variants=ABLATION_TASKS),
         Profile("paper", tuple(m.name for m in PAPER_MODELS), (HEADLINE,), n_multi=50,

@@ -87,13 +87,15 @@ def control(suite: ModelSuite) -> OpenConditions:
 
 
 def c5(suite: ModelSuite) -> OpenConditions:
-    """C5's undecided tracing cells of a task ("noise" -> task) while C5 is undecided."""
+    """The tracing cells of a task ("noise" -> task) C5's next round needs while C5 is
+    undecided (`Decision.draw`): where a cell points to a refutation, only the cell nearest to
+    it (one cell refutes, and a tracing cell's cost is its own noised runs); else every open
+    cell."""
 
     def open_of(records: list[TrialRecord], pair: Pair) -> list[Want]:
-        v = V.c5(aggregate(records), suite.model, suite.protocol, suite.n_layers,
-                 *suite.tracing_sets)  # fmt: skip
-        cells = [c for c in v.open_cells if c.pair == V.pair_name(pair)]
-        return [_want(cells, _projected(v))] if cells else []
+        d = V.c5_decision(aggregate(records), suite.n_layers, *suite.tracing_sets)
+        cells = [c for c in d.draw if c.pair == V.pair_name(pair)]
+        return [_want(cells, d.projected)] if cells else []
 
     return open_of
 

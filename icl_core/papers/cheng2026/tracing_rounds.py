@@ -1,6 +1,7 @@
 """C5's causal tracing with rounds: a first run of `n_tracing` prompts per task at the query's
 and every single demo position, every layer; then, while C5 is undecided, rounds of fresh
-prompts on its undecided cells only (`top_up.c5`), up to `cap_tracing` counted per task. Stopping
+prompts on the cells it still needs only (`top_up.c5`: the one nearest to a refutation where a
+cell points to one, else every undecided cell), up to `cap_tracing` counted per task. Stopping
 looks at outcomes; valid because C5's rule is anytime-valid (`verdicts.c5`)."""
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
 def c5_tracing(suite: ModelSuite) -> list[TrialRecord]:
     """The rigorous protocol's tracing records: the first run (noise at 3 x the layer's
     activation std), then while C5 is undecided and `profile.cap_tracing` allows (none at 0),
-    rounds (seeds derived from the profile's seed and "tracing") on C5's undecided
-    (position set, layer) cells of each task, each round a stored unit keeping the first run's
-    noise scale (`TracingConfig.scale_seed`)."""
+    rounds (seeds derived from the profile's seed and "tracing") on the (position set, layer)
+    cells of each task C5 still needs (`top_up.c5`), each round a stored unit keeping the first
+    run's noise scale (`TracingConfig.scale_seed`)."""
     p = suite.profile
     cfg = TracingConfig(p.tracing_tasks, ("query_input_last",) + DEMO_SINGLE_SETS, None,
                         p.n_tracing, p.seed, protocol=suite.protocol)  # fmt: skip

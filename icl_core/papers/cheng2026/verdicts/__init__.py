@@ -26,7 +26,7 @@ from icl_core.papers.cheng2026.verdicts.common import (
 )
 from icl_core.papers.cheng2026.verdicts.depth import c3, c3_peak, c4
 from icl_core.papers.cheng2026.verdicts.matrix import C7_MIN_TASKS, c7, c10
-from icl_core.papers.cheng2026.verdicts.representation import c5, c6
+from icl_core.papers.cheng2026.verdicts.representation import c5, c5_decision, c6
 from icl_core.papers.cheng2026.verdicts.transfer import (
     c1,
     c1_undecided,
@@ -56,6 +56,7 @@ __all__ = [
     "c3_peak",
     "c4",
     "c5",
+    "c5_decision",
     "c6",
     "c7",
     "c8",

@@ -28,6 +28,15 @@ from icl_core.stats import (
 )
 
 
+def c5_decision(tracing: Sequence[Cell], n_layers: int, query_set: str = "query_input_last",
+                demo_sets: Sequence[str] = DEMO_SINGLE_SETS) -> Decision:  # fmt: skip
+    """C5's decision (`c5`), whose `draw` names the cells its next tracing round needs."""
+    early = [c for c in _select(tracing, position_set=query_set) if c.layer / n_layers < 0.5]
+    demos = [c for c in tracing if c.position_set in demo_sets]
+    return combine(at_most(early, 1 - QUERY_DISRUPTION, parts=2),
+                   at_least(demos, 1 - DEMO_DISRUPTION, parts=2))  # fmt: skip
+
+
 def c5(tracing: Sequence[Cell], model: str, protocol: str, n_layers: int,
        query_set: str = "query_input_last",
        demo_sets: Sequence[str] = DEMO_SINGLE_SETS) -> Verdict:  # fmt: skip
@@ -36,11 +45,7 @@ def c5(tracing: Sequence[Cell], model: str, protocol: str, n_layers: int,
     accuracy >= 90% (disruption <= 0.10) at every layer: a conjunction of two e-value rules
     (each refutes at alpha / 2). Accuracy over clean-correct prompts; every noise condition
     of the cells counts (rigorous: 3 sigma; paper: each of its scales)."""
-    early = [c for c in _select(tracing, position_set=query_set) if c.layer / n_layers < 0.5]
-    demos = [c for c in tracing if c.position_set in demo_sets]
-    d = combine(at_most(early, 1 - QUERY_DISRUPTION, parts=2),
-                at_least(demos, 1 - DEMO_DISRUPTION, parts=2))  # fmt: skip
-    return _verdict("C5", model, protocol, d)
+    return _verdict("C5", model, protocol, c5_decision(tracing, n_layers, query_set, demo_sets))
 
 
 def c6(probes: Sequence[dict], model: str, protocol: str, layer: int) -> Verdict:
