@@ -62,15 +62,16 @@ def multi(suite: ModelSuite) -> OpenConditions:
 
 
 def single(suite: ModelSuite) -> OpenConditions:
-    """C1's undecided cells of a pair shown to transfer, at the model-level C1's refutation
-    threshold (`V.c1_undecided`; nothing for a pair whose gate is not passed: C1 is not
+    """The cells C1 still needs of a pair shown to transfer, at the model-level C1's refutation
+    threshold (`V.c1_undecided`'s `draw`: the one nearest to a refutation where a cell points to
+    one, else every undecided cell; nothing for a pair whose gate is not passed: C1 is not
     measured on it)."""
 
     def open_of(records: list[TrialRecord], pair: Pair) -> list[Want]:
         if V.transfer_gate(suite.cells(suite.multi_of(pair)), V.pair_name(pair)) != HOLDS:
             return []
         d = V.c1_undecided(_pair_cells(suite, records, pair), len(suite.sweep_pairs))
-        return [_want(d.open, d.projected)] if d.open else []
+        return [_want(d.draw, d.projected)] if d.draw else []
 
     return open_of
 
