@@ -86,6 +86,25 @@ def test_the_bets_decide_rates_near_the_margin():
     assert min(n for n in range(1, 100) if rate_e_values(0, n, 0.1)[0] >= 1 / ALPHA) == 42
 
 
+def _n_for_80_percent(p: float, m: float, level: float, side: str) -> int:
+    """The fewest N (steps of 5) at which a rate's e-value has reached `level` with
+    probability >= 0.8 when the true rate is p (exact binomial; claims/README's power table)."""
+    for n in range(5, 1000, 5):
+        reach = sum(math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)
+                    if rate_e_values(k, n, m)[0 if side == "below" else 1] >= level)  # fmt: skip
+        if reach >= 0.8:
+            return n
+    raise AssertionError("no N below 1000")
+
+
+def test_power_table_figures():
+    """Three rows of claims/README's power table: C1 (or C9) holding per cell at a true 0%;
+    C5's demo cells at 100% accuracy against 90%; C2's input_only at 0% over 30 layers."""
+    assert _n_for_80_percent(0.0, 0.1, 1 / ALPHA, "below") == 45
+    assert _n_for_80_percent(1.0, 0.9, 1 / ALPHA, "above") == 45
+    assert _n_for_80_percent(0.0, 0.1, 30 / ALPHA, "below") == 80
+
+
 def _sup_crosses(xs: np.ndarray, m: float, level: float, side: str) -> np.ndarray:
     """[sims] whether the e-value ever reaches `level` along each row of 0/1 outcomes, looking
     after every observation (stricter than looking after every round)."""

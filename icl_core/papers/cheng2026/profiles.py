@@ -92,10 +92,13 @@ class Profile:
     undecided, up to `cap_matrix` counted per pair (none at 0; anytime-valid). C6's probes
     score rounds of `n_probe_prompts` fresh prompts per task while C6 is undecided, up to
     `cap_probe_prompts` held out per task.
-    `n_competence`: clean prompts per task that qualify pairs. `c7_variants`: tasks the
-    rigorous matrix and similarity experiments add to `matrix_tasks` so that C7 has the tasks
-    its power needs (SPEC 7: about 16, the paper's eight and variants); C10 reads the pairs of
-    `matrix_tasks` only, and the paper protocol (whose data hold the paper's tasks) none."""
+    `seed`: the base every trial's seed derives from; the `full` profile's is 1 since the bets'
+    revision on 2026-12-08 (a fresh draw: no revised rule is judged on trials seen before it,
+    claims/README). `n_competence`: clean prompts per task that qualify pairs. `c7_variants`:
+    tasks the rigorous matrix and similarity experiments add to `matrix_tasks` so that C7 has
+    the tasks its power needs (SPEC 7: about 16, the paper's eight and variants); C10 reads the
+    pairs of `matrix_tasks` only, and the paper protocol (whose data hold the paper's tasks)
+    none."""
 
     name: str
     models: tuple[str, ...]
