@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 from fixtures.models import tiny_loaded
-from icl_core.decisions import HOLDS, INCONCLUSIVE
+from icl_core.decisions import HOLDS, INCONCLUSIVE, Decision
 from icl_core.errors import InvalidChoiceError, UnknownNameError
 from icl_core.experiments.patching import PatchingConfig, run_pair, run_patching
 from icl_core.experiments.rounds import counted_trials, trial_counts
@@ -421,7 +421,7 @@ def _reading_only(get):
 
 
 def test_c5_tracing_rounds_draw_only_undecided_cells(tiny_lm, tmp_path, monkeypatch):
-    """While C5 is undecided, tracing rounds draw fresh prompts on its open cells only, with
+    """While C5 is undecided, tracing rounds draw fresh prompts on the cells it draws only, with
     the first run's noise scale, until cap_tracing count per task; each round is a stored unit
     (a second suite on the same store computes nothing); the first run's key is the one a
     profile without rounds uses; cap_tracing 0 draws no round."""
@@ -442,16 +442,12 @@ def test_c5_tracing_rounds_draw_only_undecided_cells(tiny_lm, tmp_path, monkeypa
                             condition=cfg.condition)
                 for i in range(cfg.n_trials) for ps, L in conds]  # fmt: skip
 
-    real_c5 = V.c5
-
     def undecided(cells, *args):
-        v = real_c5(cells, *args)
-        open_ = tuple(c for c in cells if (c.position_set, c.layer) == ("demo0_output_last", 1))
-        return replace(v, status=INCONCLUSIVE, open_cells=open_,
-                       details=dict(v.details, projected_trials=1))  # fmt: skip
+        cell = tuple(c for c in cells if (c.position_set, c.layer) == ("demo0_output_last", 1))
+        return Decision(INCONCLUSIVE, "undecided", open=cell, projected=1, draw=cell)
 
     monkeypatch.setattr(T, "run_task", fake_task)
-    monkeypatch.setattr(V, "c5", undecided)
+    monkeypatch.setattr(V, "c5_decision", undecided)
     profile = replace(get_profile("full"), tracing_tasks=("uppercase",), n_tracing=10,
                       cap_tracing=30, round_size=10)  # fmt: skip
     store = ResultsStore(tmp_path)
